@@ -1,0 +1,124 @@
+//! The embedded backend: one redb file in the data directory.
+//!
+//! redb is a copy-on-write B-tree with ACID transactions: a committed write transaction is
+//! fsynced before `commit` returns, so an acknowledged write survives `kill -9` and power loss,
+//! and each store operation is one transaction, so none is ever half applied. Its single writer
+//! matches our model (each chat has one writer anyway) and its ordered keys give cheap range
+//! reads for timelines and paged lists. Calls run on tokio's blocking pool, off the async threads.
+
+mod codec;
+mod social;
+mod tables;
+mod users;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+use crate::{Store, StoreError, StoreResult};
+
+/// The file inside the data directory that holds everything.
+pub const FILE_NAME: &str = "confab.redb";
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the store in `dir`. Fails if another process holds it.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join(FILE_NAME);
+        let db = Database::create(&path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
+        })?;
+        let txn = db.begin_write()?;
+        tables::create_all(&txn)?;
+        txn.commit()?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs `f` in a read transaction on the blocking pool.
+    async fn read<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> StoreResult<R> + Send + 'static,
+    {
+        let db = self.db.clone();
+        blocking(move || {
+            let txn = db.begin_read()?;
+            f(&txn)
+        })
+        .await
+    }
+
+    /// Runs `f` in a write transaction on the blocking pool; commits (durably) if it returns
+    /// `Ok`, aborts otherwise, so an operation that fails half way writes nothing.
+    async fn write<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> StoreResult<R> + Send + 'static,
+    {
+        let db = self.db.clone();
+        blocking(move || {
+            let txn = db.begin_write()?;
+            match f(&txn) {
+                Ok(r) => {
+                    txn.commit()?;
+                    Ok(r)
+                }
+                Err(e) => {
+                    txn.abort()?;
+                    Err(e)
+                }
+            }
+        })
+        .await
+    }
+}
+
+async fn blocking<R, F>(f: F) -> StoreResult<R>
+where
+    R: Send + 'static,
+    F: FnOnce() -> StoreResult<R> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+}
+
+#[async_trait::async_trait]
+impl Store for EmbeddedStore {
+    fn backend(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|txn| {
+            txn.open_table(tables::USERS)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+macro_rules! unavailable_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Unavailable(e.to_string())
+            }
+        }
+    )*};
+}
+unavailable_from!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
