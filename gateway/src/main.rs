@@ -1,1 +1,68 @@
-fn main() {}
+//! `confab`: the server binary. `confab [--config FILE]` serves; `--help` lists the rest.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use confab_gateway::config::Config;
+
+const USAGE: &str = "\
+confab: realtime messaging server
+
+USAGE:
+    confab [--config FILE]     start the server (defaults: 127.0.0.1:8080, ./data, embedded store)
+    confab --help | --version
+
+Every setting can be overridden by a CONFAB_* environment variable; see README.md.";
+
+fn main() -> ExitCode {
+    let mut config_file: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" | "-c" => match args.next() {
+                Some(path) => config_file = Some(path.into()),
+                None => return usage_error("--config needs a file path"),
+            },
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            "--version" | "-V" => {
+                println!("confab {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            other => return usage_error(&format!("unknown argument {other:?}")),
+        }
+    }
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("confab: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log);
+    let result = actix_web::rt::System::new().block_on(confab_gateway::server::run(config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "confab stopped");
+            eprintln!("confab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("confab: {message}\n\n{USAGE}");
+    ExitCode::from(2)
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}

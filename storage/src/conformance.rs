@@ -63,7 +63,10 @@ fn user(username: &str, phone: Option<&str>) -> NewUser {
 }
 
 async fn new_user(store: &dyn Store, username: &str) -> User {
-    store.create_user(user(username, None)).await.expect("create user")
+    store
+        .create_user(user(username, None))
+        .await
+        .expect("create user")
 }
 
 fn session(user_id: Uuid) -> DeviceSession {
@@ -83,43 +86,82 @@ pub async fn user_roundtrip(store: &dyn Store) {
     let created = store.create_user(new.clone()).await.expect("create");
     assert_eq!(created, new.user);
     assert_eq!(store.user(created.id).await.unwrap(), Some(created.clone()));
-    assert_eq!(store.user_by_username("ana").await.unwrap(), Some(created.clone()));
-    assert_eq!(store.user_by_phone("+14155550100").await.unwrap(), Some(created.clone()));
-    assert_eq!(store.password_hash(created.id).await.unwrap(), Some(new.password_hash));
+    assert_eq!(
+        store.user_by_username("ana").await.unwrap(),
+        Some(created.clone())
+    );
+    assert_eq!(
+        store.user_by_phone("+14155550100").await.unwrap(),
+        Some(created.clone())
+    );
+    assert_eq!(
+        store.password_hash(created.id).await.unwrap(),
+        Some(new.password_hash)
+    );
     assert_eq!(store.user(Uuid::now_v7()).await.unwrap(), None);
     assert_eq!(store.user_by_username("nobody").await.unwrap(), None);
     assert_eq!(store.password_hash(Uuid::now_v7()).await.unwrap(), None);
 }
 
 pub async fn username_and_phone_are_unique(store: &dyn Store) {
-    store.create_user(user("ben", Some("+441234567890"))).await.unwrap();
+    store
+        .create_user(user("ben", Some("+441234567890")))
+        .await
+        .unwrap();
     let dup_name = store.create_user(user("ben", Some("+441234567891"))).await;
-    assert!(matches!(dup_name, Err(StoreError::Conflict("username"))), "{dup_name:?}");
+    assert!(
+        matches!(dup_name, Err(StoreError::Conflict("username"))),
+        "{dup_name:?}"
+    );
     let dup_phone = store.create_user(user("bob", Some("+441234567890"))).await;
-    assert!(matches!(dup_phone, Err(StoreError::Conflict("phone"))), "{dup_phone:?}");
+    assert!(
+        matches!(dup_phone, Err(StoreError::Conflict("phone"))),
+        "{dup_phone:?}"
+    );
     // A refused registration writes nothing: the phone of the refused "ben" stays free.
-    store.create_user(user("bea", Some("+441234567891"))).await.expect("phone must be free");
+    store
+        .create_user(user("bea", Some("+441234567891")))
+        .await
+        .expect("phone must be free");
     assert!(store.user_by_username("bob").await.unwrap().is_none());
 }
 
 pub async fn profile_update_changes_only_given_fields(store: &dyn Store) {
     let u = new_user(store, "cai").await;
     let updated = store
-        .update_profile(u.id, ProfileUpdate { about: Some("hi".into()), photo: Some(Some("p1".into())), ..Default::default() })
+        .update_profile(
+            u.id,
+            ProfileUpdate {
+                about: Some("hi".into()),
+                photo: Some(Some("p1".into())),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(updated.about, "hi");
     assert_eq!(updated.photo.as_deref(), Some("p1"));
     assert_eq!(updated.display_name, u.display_name);
     let cleared = store
-        .update_profile(u.id, ProfileUpdate { photo: Some(None), ..Default::default() })
+        .update_profile(
+            u.id,
+            ProfileUpdate {
+                photo: Some(None),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(cleared.photo, None);
     assert_eq!(cleared.about, "hi");
     assert_eq!(store.user(u.id).await.unwrap(), Some(cleared));
-    let missing = store.update_profile(Uuid::now_v7(), ProfileUpdate::default()).await;
-    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    let missing = store
+        .update_profile(Uuid::now_v7(), ProfileUpdate::default())
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
 }
 
 pub async fn refresh_rotation(store: &dyn Store) {
@@ -128,7 +170,11 @@ pub async fn refresh_rotation(store: &dyn Store) {
     store.create_session(s.clone(), b"token-1").await.unwrap();
     assert_eq!(store.session(s.id).await.unwrap(), Some(s.clone()));
     let later = NOW + 1000;
-    match store.rotate_refresh(b"token-1", b"token-2", later, later + 30 * DAY).await.unwrap() {
+    match store
+        .rotate_refresh(b"token-1", b"token-2", later, later + 30 * DAY)
+        .await
+        .unwrap()
+    {
         RefreshOutcome::Rotated(r) => {
             assert_eq!(r.id, s.id);
             assert_eq!(r.last_refreshed_at, later);
@@ -136,9 +182,18 @@ pub async fn refresh_rotation(store: &dyn Store) {
         }
         other => panic!("expected rotation, got {other:?}"),
     }
-    let next = store.rotate_refresh(b"token-2", b"token-3", later + 1, later + 30 * DAY).await.unwrap();
-    assert!(matches!(next, RefreshOutcome::Rotated(_)), "the new token must be live: {next:?}");
-    let unknown = store.rotate_refresh(b"nope", b"token-x", later, later).await.unwrap();
+    let next = store
+        .rotate_refresh(b"token-2", b"token-3", later + 1, later + 30 * DAY)
+        .await
+        .unwrap();
+    assert!(
+        matches!(next, RefreshOutcome::Rotated(_)),
+        "the new token must be live: {next:?}"
+    );
+    let unknown = store
+        .rotate_refresh(b"nope", b"token-x", later, later)
+        .await
+        .unwrap();
     assert_eq!(unknown, RefreshOutcome::Invalid);
 }
 
@@ -146,14 +201,32 @@ pub async fn refresh_reuse_revokes_session(store: &dyn Store) {
     let u = new_user(store, "eve").await;
     let s = session(u.id);
     store.create_session(s.clone(), b"r1").await.unwrap();
-    store.rotate_refresh(b"r1", b"r2", NOW + 1, NOW + DAY).await.unwrap();
-    let reused = store.rotate_refresh(b"r1", b"r3", NOW + 2, NOW + DAY).await.unwrap();
+    store
+        .rotate_refresh(b"r1", b"r2", NOW + 1, NOW + DAY)
+        .await
+        .unwrap();
+    let reused = store
+        .rotate_refresh(b"r1", b"r3", NOW + 2, NOW + DAY)
+        .await
+        .unwrap();
     assert_eq!(reused, RefreshOutcome::Reused { session_id: s.id });
     let stored = store.session(s.id).await.unwrap().unwrap();
     assert_eq!(stored.revoked_at, Some(NOW + 2));
     // The newest token died with the session, and the thief's attempt created nothing.
-    assert_eq!(store.rotate_refresh(b"r2", b"r4", NOW + 3, NOW + DAY).await.unwrap(), RefreshOutcome::Invalid);
-    assert_eq!(store.rotate_refresh(b"r3", b"r5", NOW + 3, NOW + DAY).await.unwrap(), RefreshOutcome::Invalid);
+    assert_eq!(
+        store
+            .rotate_refresh(b"r2", b"r4", NOW + 3, NOW + DAY)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    assert_eq!(
+        store
+            .rotate_refresh(b"r3", b"r5", NOW + 3, NOW + DAY)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
     assert!(store.live_sessions(u.id, NOW + 4).await.unwrap().is_empty());
 }
 
@@ -165,13 +238,22 @@ pub async fn revoke_only_own_live_session(store: &dyn Store) {
     store.create_session(s2.clone(), b"a2").await.unwrap();
     assert_eq!(store.live_sessions(a.id, NOW).await.unwrap().len(), 2);
     let foreign = store.revoke_session(b.id, s1.id, NOW).await;
-    assert!(matches!(foreign, Err(StoreError::NotFound(_))), "{foreign:?}");
+    assert!(
+        matches!(foreign, Err(StoreError::NotFound(_))),
+        "{foreign:?}"
+    );
     store.revoke_session(a.id, s1.id, NOW + 5).await.unwrap();
     let again = store.revoke_session(a.id, s1.id, NOW + 6).await;
     assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
     let live = store.live_sessions(a.id, NOW + 7).await.unwrap();
     assert_eq!(live.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s2.id]);
-    assert_eq!(store.rotate_refresh(b"a1", b"a3", NOW + 8, NOW + DAY).await.unwrap(), RefreshOutcome::Invalid);
+    assert_eq!(
+        store
+            .rotate_refresh(b"a1", b"a3", NOW + 8, NOW + DAY)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
 }
 
 pub async fn expired_sessions_are_not_live(store: &dyn Store) {
@@ -180,12 +262,21 @@ pub async fn expired_sessions_are_not_live(store: &dyn Store) {
     store.create_session(s.clone(), b"h1").await.unwrap();
     let after = s.refresh_expires_at + 1;
     assert!(store.live_sessions(u.id, after).await.unwrap().is_empty());
-    assert_eq!(store.rotate_refresh(b"h1", b"h2", after, after + DAY).await.unwrap(), RefreshOutcome::Invalid);
+    assert_eq!(
+        store
+            .rotate_refresh(b"h1", b"h2", after, after + DAY)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
 }
 
 pub async fn privacy_defaults_and_update(store: &dyn Store) {
     let u = new_user(store, "ivy").await;
-    assert_eq!(store.privacy(u.id).await.unwrap(), PrivacySettings::default());
+    assert_eq!(
+        store.privacy(u.id).await.unwrap(),
+        PrivacySettings::default()
+    );
     let custom = PrivacySettings {
         last_seen: Visibility::Nobody,
         profile_photo: Visibility::Contacts,
@@ -199,18 +290,36 @@ pub async fn privacy_defaults_and_update(store: &dyn Store) {
 pub async fn contacts_crud(store: &dyn Store) {
     let a = new_user(store, "jon").await;
     let b = new_user(store, "kim").await;
-    let c = Contact { owner: a.id, user_id: b.id, name: Some("Kimmy".into()), added_at: NOW };
+    let c = Contact {
+        owner: a.id,
+        user_id: b.id,
+        name: Some("Kimmy".into()),
+        added_at: NOW,
+    };
     store.add_contact(c.clone()).await.unwrap();
     let dup = store.add_contact(c.clone()).await;
-    assert!(matches!(dup, Err(StoreError::Conflict("contact"))), "{dup:?}");
+    assert!(
+        matches!(dup, Err(StoreError::Conflict("contact"))),
+        "{dup:?}"
+    );
     assert_eq!(store.contact(a.id, b.id).await.unwrap(), Some(c.clone()));
-    assert_eq!(store.contact(b.id, a.id).await.unwrap(), None, "contacts are one-way");
+    assert_eq!(
+        store.contact(b.id, a.id).await.unwrap(),
+        None,
+        "contacts are one-way"
+    );
     let renamed = store.rename_contact(a.id, b.id, None).await.unwrap();
     assert_eq!(renamed.name, None);
     assert_eq!(store.contact(a.id, b.id).await.unwrap(), Some(renamed));
     store.remove_contact(a.id, b.id).await.unwrap();
-    assert!(matches!(store.remove_contact(a.id, b.id).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.rename_contact(a.id, b.id, None).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.remove_contact(a.id, b.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.rename_contact(a.id, b.id, None).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 pub async fn contacts_page_in_order(store: &dyn Store) {
@@ -219,16 +328,41 @@ pub async fn contacts_page_in_order(store: &dyn Store) {
     let mut ids = Vec::new();
     for i in 0..7 {
         let u = new_user(store, &format!("friend{i}")).await;
-        store.add_contact(Contact { owner: owner.id, user_id: u.id, name: None, added_at: NOW }).await.unwrap();
+        store
+            .add_contact(Contact {
+                owner: owner.id,
+                user_id: u.id,
+                name: None,
+                added_at: NOW,
+            })
+            .await
+            .unwrap();
         ids.push(u.id);
     }
     // Another owner's rows must not leak into the page.
-    store.add_contact(Contact { owner: other.id, user_id: owner.id, name: None, added_at: NOW }).await.unwrap();
+    store
+        .add_contact(Contact {
+            owner: other.id,
+            user_id: owner.id,
+            name: None,
+            added_at: NOW,
+        })
+        .await
+        .unwrap();
     ids.sort();
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = store.contacts(owner.id, PageRequest { after: after.clone(), limit: 3 }).await.unwrap();
+        let page = store
+            .contacts(
+                owner.id,
+                PageRequest {
+                    after: after.clone(),
+                    limit: 3,
+                },
+            )
+            .await
+            .unwrap();
         assert!(page.items.len() <= 3);
         seen.extend(page.items.iter().map(|c| c.user_id));
         match page.next {
@@ -243,30 +377,106 @@ pub async fn blocks_crud_and_paging(store: &dyn Store) {
     let a = new_user(store, "ned").await;
     let b = new_user(store, "ola").await;
     let c = new_user(store, "pat").await;
-    assert!(store.block(Block { blocker: a.id, blocked: b.id, blocked_at: NOW }).await.unwrap());
-    assert!(!store.block(Block { blocker: a.id, blocked: b.id, blocked_at: NOW + 1 }).await.unwrap());
-    assert!(store.block(Block { blocker: a.id, blocked: c.id, blocked_at: NOW }).await.unwrap());
+    let first_block = Block {
+        blocker: a.id,
+        blocked: b.id,
+        blocked_at: NOW,
+    };
+    assert_eq!(store.block(first_block.clone()).await.unwrap(), None);
+    let again = store
+        .block(Block {
+            blocker: a.id,
+            blocked: b.id,
+            blocked_at: NOW + 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Some(first_block),
+        "blocking twice keeps and returns the first block"
+    );
+    assert_eq!(
+        store
+            .block(Block {
+                blocker: a.id,
+                blocked: c.id,
+                blocked_at: NOW
+            })
+            .await
+            .unwrap(),
+        None
+    );
     assert!(store.is_blocked(a.id, b.id).await.unwrap());
-    assert!(!store.is_blocked(b.id, a.id).await.unwrap(), "blocks are one-way");
-    let first = store.blocked(a.id, PageRequest { after: None, limit: 1 }).await.unwrap();
+    assert!(
+        !store.is_blocked(b.id, a.id).await.unwrap(),
+        "blocks are one-way"
+    );
+    let first = store
+        .blocked(
+            a.id,
+            PageRequest {
+                after: None,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(first.items.len(), 1);
-    let second = store.blocked(a.id, PageRequest { after: first.next.clone(), limit: 1 }).await.unwrap();
+    let second = store
+        .blocked(
+            a.id,
+            PageRequest {
+                after: first.next.clone(),
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(second.items.len(), 1);
     assert_ne!(first.items[0].blocked, second.items[0].blocked);
-    let all = store.blocked(a.id, PageRequest { after: None, limit: 10 }).await.unwrap();
+    let all = store
+        .blocked(
+            a.id,
+            PageRequest {
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 2);
     assert!(all.next.is_none());
     let kept = all.items.iter().find(|x| x.blocked == b.id).unwrap();
     assert_eq!(kept.blocked_at, NOW, "blocking twice keeps the first block");
     store.unblock(a.id, b.id).await.unwrap();
     assert!(!store.is_blocked(a.id, b.id).await.unwrap());
-    assert!(matches!(store.unblock(a.id, b.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.unblock(a.id, b.id).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 pub async fn invalid_cursor_is_rejected(store: &dyn Store) {
     let a = new_user(store, "quinn").await;
-    let bad = store.contacts(a.id, PageRequest { after: Some("not a cursor".into()), limit: 5 }).await;
+    let bad = store
+        .contacts(
+            a.id,
+            PageRequest {
+                after: Some("not a cursor".into()),
+                limit: 5,
+            },
+        )
+        .await;
     assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
-    let bad = store.blocked(a.id, PageRequest { after: Some("%%%".into()), limit: 5 }).await;
+    let bad = store
+        .blocked(
+            a.id,
+            PageRequest {
+                after: Some("%%%".into()),
+                limit: 5,
+            },
+        )
+        .await;
     assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
 }

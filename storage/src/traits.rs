@@ -38,7 +38,8 @@ pub trait SessionStore: Send + Sync {
         refresh_expires_at: Millis,
     ) -> StoreResult<RefreshOutcome>;
     /// Revokes one of `user_id`'s sessions. `NotFound` if it is not theirs or not live.
-    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> StoreResult<()>;
+    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis)
+        -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -53,7 +54,12 @@ pub trait ContactStore: Send + Sync {
     /// `Conflict("contact")` if `contact.user_id` is already in the owner's contacts.
     async fn add_contact(&self, contact: Contact) -> StoreResult<()>;
     async fn contact(&self, owner: Uuid, user_id: Uuid) -> StoreResult<Option<Contact>>;
-    async fn rename_contact(&self, owner: Uuid, user_id: Uuid, name: Option<String>) -> StoreResult<Contact>;
+    async fn rename_contact(
+        &self,
+        owner: Uuid,
+        user_id: Uuid,
+        name: Option<String>,
+    ) -> StoreResult<Contact>;
     /// `NotFound("contact")` if it was not there.
     async fn remove_contact(&self, owner: Uuid, user_id: Uuid) -> StoreResult<()>;
     /// Contacts ordered by their user id.
@@ -62,8 +68,8 @@ pub trait ContactStore: Send + Sync {
 
 #[async_trait]
 pub trait BlockStore: Send + Sync {
-    /// Returns `false` if it was already blocked (the original block is kept).
-    async fn block(&self, block: Block) -> StoreResult<bool>;
+    /// `None` when newly blocked; `Some(original)` when it was blocked already (kept as it was).
+    async fn block(&self, block: Block) -> StoreResult<Option<Block>>;
     /// `NotFound("block")` if it was not blocked.
     async fn unblock(&self, blocker: Uuid, blocked: Uuid) -> StoreResult<()>;
     async fn is_blocked(&self, blocker: Uuid, blocked: Uuid) -> StoreResult<bool>;

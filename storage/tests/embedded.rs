@@ -34,5 +34,8 @@ async fn data_survives_reopen() {
         store.create_user(new).await.unwrap().id
     };
     let store = EmbeddedStore::open(dir.path()).unwrap();
-    assert_eq!(store.user(id).await.unwrap().map(|u| u.username), Some("rae".into()));
+    assert_eq!(
+        store.user(id).await.unwrap().map(|u| u.username),
+        Some("rae".into())
+    );
 }

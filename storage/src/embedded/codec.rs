@@ -23,7 +23,9 @@ pub fn start_after(cursor: Option<&str>) -> StoreResult<u128> {
     match cursor {
         None => Ok(0),
         Some(c) => {
-            let id = Uuid::try_parse(c).map_err(|_| StoreError::InvalidCursor)?.as_u128();
+            let id = Uuid::try_parse(c)
+                .map_err(|_| StoreError::InvalidCursor)?
+                .as_u128();
             id.checked_add(1).ok_or(StoreError::InvalidCursor)
         }
     }

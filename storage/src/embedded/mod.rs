@@ -29,12 +29,12 @@ pub struct EmbeddedStore {
 impl EmbeddedStore {
     /// Opens (creating if needed) the store in `dir`. Fails if another process holds it.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
-        let path = dir.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|e| {
-            StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
         })?;
+        let path = dir.join(FILE_NAME);
+        let db = Database::create(&path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
         txn.commit()?;

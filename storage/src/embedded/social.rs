@@ -14,7 +14,12 @@ type PairTable = TableDefinition<'static, (u128, u128), &'static [u8]>;
 
 impl EmbeddedStore {
     /// One page of the rows keyed (owner, id), in id order.
-    async fn page_by_owner<T>(&self, table: PairTable, owner: Uuid, page: PageRequest) -> StoreResult<Page<T>>
+    async fn page_by_owner<T>(
+        &self,
+        table: PairTable,
+        owner: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<T>>
     where
         T: DeserializeOwned + Send + 'static,
     {
@@ -35,7 +40,10 @@ impl EmbeddedStore {
                 last = key.value().1;
                 items.push(decode(value.value())?);
             }
-            Ok(Page { items, next: more.then(|| cursor_of(last)) })
+            Ok(Page {
+                items,
+                next: more.then(|| cursor_of(last)),
+            })
         })
         .await
     }
@@ -44,33 +52,50 @@ impl EmbeddedStore {
     where
         T: DeserializeOwned + Send + 'static,
     {
-        self.read(move |txn| match txn.open_table(table)?.get((a.as_u128(), b.as_u128()))? {
-            Some(v) => Ok(Some(decode(v.value())?)),
-            None => Ok(None),
-        })
+        self.read(
+            move |txn| match txn.open_table(table)?.get((a.as_u128(), b.as_u128()))? {
+                Some(v) => Ok(Some(decode(v.value())?)),
+                None => Ok(None),
+            },
+        )
         .await
     }
 
-    /// Inserts unless present; returns whether it inserted.
-    async fn insert_pair_new<T>(&self, table: PairTable, a: Uuid, b: Uuid, row: T) -> StoreResult<bool>
+    /// Inserts unless present; returns the row already there, if any (then nothing is written).
+    async fn insert_pair_new<T>(
+        &self,
+        table: PairTable,
+        a: Uuid,
+        b: Uuid,
+        row: T,
+    ) -> StoreResult<Option<T>>
     where
-        T: Serialize + Send + 'static,
+        T: Serialize + DeserializeOwned + Send + 'static,
     {
         self.write(move |txn| {
             let mut t = txn.open_table(table)?;
             let key = (a.as_u128(), b.as_u128());
-            if t.get(key)?.is_some() {
-                return Ok(false);
+            if let Some(existing) = t.get(key)? {
+                return Ok(Some(decode(existing.value())?));
             }
             t.insert(key, encode(&row)?.as_slice())?;
-            Ok(true)
+            Ok(None)
         })
         .await
     }
 
-    async fn remove_pair(&self, table: PairTable, a: Uuid, b: Uuid, what: &'static str) -> StoreResult<()> {
+    async fn remove_pair(
+        &self,
+        table: PairTable,
+        a: Uuid,
+        b: Uuid,
+        what: &'static str,
+    ) -> StoreResult<()> {
         self.write(move |txn| {
-            let removed = txn.open_table(table)?.remove((a.as_u128(), b.as_u128()))?.is_some();
+            let removed = txn
+                .open_table(table)?
+                .remove((a.as_u128(), b.as_u128()))?
+                .is_some();
             if removed {
                 Ok(())
             } else {
@@ -84,10 +109,12 @@ impl EmbeddedStore {
 #[async_trait::async_trait]
 impl PrivacyStore for EmbeddedStore {
     async fn privacy(&self, user_id: Uuid) -> StoreResult<PrivacySettings> {
-        self.read(move |txn| match txn.open_table(PRIVACY)?.get(user_id.as_u128())? {
-            Some(v) => decode(v.value()),
-            None => Ok(PrivacySettings::default()),
-        })
+        self.read(
+            move |txn| match txn.open_table(PRIVACY)?.get(user_id.as_u128())? {
+                Some(v) => decode(v.value()),
+                None => Ok(PrivacySettings::default()),
+            },
+        )
         .await
     }
 
@@ -105,10 +132,9 @@ impl PrivacyStore for EmbeddedStore {
 impl ContactStore for EmbeddedStore {
     async fn add_contact(&self, contact: Contact) -> StoreResult<()> {
         let (owner, user) = (contact.owner, contact.user_id);
-        if self.insert_pair_new(CONTACTS, owner, user, contact).await? {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict("contact"))
+        match self.insert_pair_new(CONTACTS, owner, user, contact).await? {
+            None => Ok(()),
+            Some(_) => Err(StoreError::Conflict("contact")),
         }
     }
 
@@ -116,7 +142,12 @@ impl ContactStore for EmbeddedStore {
         self.get_pair(CONTACTS, owner, user_id).await
     }
 
-    async fn rename_contact(&self, owner: Uuid, user_id: Uuid, name: Option<String>) -> StoreResult<Contact> {
+    async fn rename_contact(
+        &self,
+        owner: Uuid,
+        user_id: Uuid,
+        name: Option<String>,
+    ) -> StoreResult<Contact> {
         self.write(move |txn| {
             let mut t = txn.open_table(CONTACTS)?;
             let key = (owner.as_u128(), user_id.as_u128());
@@ -142,7 +173,7 @@ impl ContactStore for EmbeddedStore {
 
 #[async_trait::async_trait]
 impl BlockStore for EmbeddedStore {
-    async fn block(&self, block: Block) -> StoreResult<bool> {
+    async fn block(&self, block: Block) -> StoreResult<Option<Block>> {
         let (a, b) = (block.blocker, block.blocked);
         self.insert_pair_new(BLOCKS, a, b, block).await
     }
@@ -152,7 +183,10 @@ impl BlockStore for EmbeddedStore {
     }
 
     async fn is_blocked(&self, blocker: Uuid, blocked: Uuid) -> StoreResult<bool> {
-        Ok(self.get_pair::<Block>(BLOCKS, blocker, blocked).await?.is_some())
+        Ok(self
+            .get_pair::<Block>(BLOCKS, blocker, blocked)
+            .await?
+            .is_some())
     }
 
     async fn blocked(&self, blocker: Uuid, page: PageRequest) -> StoreResult<Page<Block>> {

@@ -18,7 +18,10 @@ struct RefreshRecord {
     spent: bool,
 }
 
-fn load_user(txn_table: &impl ReadableTable<u128, &'static [u8]>, id: u128) -> StoreResult<Option<User>> {
+fn load_user(
+    txn_table: &impl ReadableTable<u128, &'static [u8]>,
+    id: u128,
+) -> StoreResult<Option<User>> {
     match txn_table.get(id)? {
         Some(v) => Ok(Some(decode(v.value())?)),
         None => Ok(None),
@@ -43,38 +46,48 @@ impl UserStore for EmbeddedStore {
                 phones.insert(phone.as_str(), id)?;
             }
             names.insert(user.username.as_str(), id)?;
-            txn.open_table(CREDENTIALS)?.insert(id, new.password_hash.as_str())?;
-            txn.open_table(USERS)?.insert(id, encode(&user)?.as_slice())?;
+            txn.open_table(CREDENTIALS)?
+                .insert(id, new.password_hash.as_str())?;
+            txn.open_table(USERS)?
+                .insert(id, encode(&user)?.as_slice())?;
             Ok(user)
         })
         .await
     }
 
     async fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
-        self.read(move |txn| load_user(&txn.open_table(USERS)?, id.as_u128())).await
+        self.read(move |txn| load_user(&txn.open_table(USERS)?, id.as_u128()))
+            .await
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_owned();
-        self.read(move |txn| match txn.open_table(USERNAMES)?.get(username.as_str())? {
-            Some(id) => load_user(&txn.open_table(USERS)?, id.value()),
-            None => Ok(None),
-        })
+        self.read(
+            move |txn| match txn.open_table(USERNAMES)?.get(username.as_str())? {
+                Some(id) => load_user(&txn.open_table(USERS)?, id.value()),
+                None => Ok(None),
+            },
+        )
         .await
     }
 
     async fn user_by_phone(&self, phone: &str) -> StoreResult<Option<User>> {
         let phone = phone.to_owned();
-        self.read(move |txn| match txn.open_table(PHONES)?.get(phone.as_str())? {
-            Some(id) => load_user(&txn.open_table(USERS)?, id.value()),
-            None => Ok(None),
-        })
+        self.read(
+            move |txn| match txn.open_table(PHONES)?.get(phone.as_str())? {
+                Some(id) => load_user(&txn.open_table(USERS)?, id.value()),
+                None => Ok(None),
+            },
+        )
         .await
     }
 
     async fn password_hash(&self, id: Uuid) -> StoreResult<Option<String>> {
         self.read(move |txn| {
-            Ok(txn.open_table(CREDENTIALS)?.get(id.as_u128())?.map(|v| v.value().to_owned()))
+            Ok(txn
+                .open_table(CREDENTIALS)?
+                .get(id.as_u128())?
+                .map(|v| v.value().to_owned()))
         })
         .await
     }
@@ -120,7 +133,10 @@ impl SessionStore for EmbeddedStore {
             save_session(txn, &session)?;
             txn.open_table(USER_SESSIONS)?
                 .insert((session.user_id.as_u128(), session.id.as_u128()), ())?;
-            let record = RefreshRecord { session_id: session.id, spent: false };
+            let record = RefreshRecord {
+                session_id: session.id,
+                spent: false,
+            };
             txn.open_table(REFRESH_TOKENS)?
                 .insert(hash.as_slice(), encode(&record)?.as_slice())?;
             Ok(())
@@ -129,10 +145,12 @@ impl SessionStore for EmbeddedStore {
     }
 
     async fn session(&self, id: Uuid) -> StoreResult<Option<DeviceSession>> {
-        self.read(move |txn| match txn.open_table(SESSIONS)?.get(id.as_u128())? {
-            Some(v) => Ok(Some(decode(v.value())?)),
-            None => Ok(None),
-        })
+        self.read(
+            move |txn| match txn.open_table(SESSIONS)?.get(id.as_u128())? {
+                Some(v) => Ok(Some(decode(v.value())?)),
+                None => Ok(None),
+            },
+        )
         .await
     }
 
@@ -180,14 +198,22 @@ impl SessionStore for EmbeddedStore {
                     session.revoked_at = Some(now);
                     save_session(txn, &session)?;
                 }
-                return Ok(RefreshOutcome::Reused { session_id: session.id });
+                return Ok(RefreshOutcome::Reused {
+                    session_id: session.id,
+                });
             }
             if !session.is_live(now) {
                 return Ok(RefreshOutcome::Invalid);
             }
-            let spent = RefreshRecord { session_id: session.id, spent: true };
+            let spent = RefreshRecord {
+                session_id: session.id,
+                spent: true,
+            };
             tokens.insert(presented.as_slice(), encode(&spent)?.as_slice())?;
-            let fresh = RefreshRecord { session_id: session.id, spent: false };
+            let fresh = RefreshRecord {
+                session_id: session.id,
+                spent: false,
+            };
             tokens.insert(new_hash.as_slice(), encode(&fresh)?.as_slice())?;
             session.last_refreshed_at = now;
             session.refresh_expires_at = refresh_expires_at;
@@ -197,15 +223,18 @@ impl SessionStore for EmbeddedStore {
         .await
     }
 
-    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> StoreResult<()> {
-        self.write(move |txn| {
-            match load_session(txn, session_id)? {
-                Some(mut s) if s.user_id == user_id && s.is_live(now) => {
-                    s.revoked_at = Some(now);
-                    save_session(txn, &s)
-                }
-                _ => Err(StoreError::NotFound("session")),
+    async fn revoke_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.write(move |txn| match load_session(txn, session_id)? {
+            Some(mut s) if s.user_id == user_id && s.is_live(now) => {
+                s.revoked_at = Some(now);
+                save_session(txn, &s)
             }
+            _ => Err(StoreError::NotFound("session")),
         })
         .await
     }

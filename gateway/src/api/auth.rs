@@ -1,0 +1,258 @@
+//! `/api/auth/`: register, login, refresh, logout, and the device sessions of my account.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use confab_storage::{DeviceSession, NewUser, RefreshOutcome, User};
+use uuid::Uuid;
+
+use crate::auth::{password, Authed};
+use crate::clock;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::AppState;
+use crate::wire::rest::*;
+use crate::wire::validate;
+
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn limited(limit: &'static str, result: Result<(), u64>) -> ApiResult<()> {
+    result.map_err(|retry_after_secs| {
+        crate::metrics::Metrics::global()
+            .rate_limited
+            .with_label_values(&[limit])
+            .inc();
+        ApiError::RateLimited { retry_after_secs }
+    })
+}
+
+/// Opens a new device session for `user` and issues its first token pair.
+async fn open_session(state: &AppState, user: &User, device_name: String) -> ApiResult<Tokens> {
+    let now = clock::now_millis();
+    let refresh = state.tokens.issue_refresh()?;
+    let session = DeviceSession {
+        id: Uuid::now_v7(),
+        user_id: user.id,
+        device_name,
+        created_at: now,
+        last_refreshed_at: now,
+        revoked_at: None,
+        refresh_expires_at: now + state.tokens.refresh_ttl_secs as i64 * 1000,
+    };
+    state
+        .store
+        .create_session(session.clone(), &refresh.hash)
+        .await?;
+    tracing::info!(user_id = %user.id, session_id = %session.id, "session opened");
+    Ok(Tokens {
+        access_token: state
+            .tokens
+            .issue_access(user.id, session.id, clock::now_secs())?,
+        token_type: "Bearer",
+        expires_in: state.tokens.access_ttl_secs,
+        refresh_token: refresh.token,
+        session_id: session.id,
+    })
+}
+
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered and logged in", body = AuthResponse),
+        (status = 400, description = "malformed_json / validation_failed", body = ErrorBody),
+        (status = 409, description = "username_taken / phone_taken", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody)))]
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    limited(
+        "register_per_ip",
+        state.limits.register_per_ip.check(&client_ip(&req)),
+    )?;
+    let body = body.into_inner();
+    let username = validate::username(&body.username)?;
+    validate::password(&body.password)?;
+    let display_name = validate::display_name(&body.display_name)?;
+    let phone = body.phone.as_deref().map(validate::phone).transpose()?;
+    let device_name = validate::device_name(body.device_name.as_deref())?;
+    // Fail fast before spending a password hash; the store re-checks atomically.
+    if state.store.user_by_username(&username).await?.is_some() {
+        return Err(confab_storage::StoreError::Conflict("username").into());
+    }
+    let password_hash = password::hash(body.password).await?;
+    let user = User {
+        id: Uuid::now_v7(),
+        username,
+        phone,
+        display_name,
+        about: String::new(),
+        photo: None,
+        created_at: clock::now_millis(),
+        disabled: false,
+    };
+    let user = state
+        .store
+        .create_user(NewUser {
+            user,
+            password_hash,
+        })
+        .await?;
+    tracing::info!(user_id = %user.id, "user registered");
+    let tokens = open_session(&state, &user, device_name).await?;
+    Ok(HttpResponse::Created().json(AuthResponse {
+        user: user.into(),
+        tokens,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = AuthResponse),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 403, description = "the account is disabled", body = ErrorBody),
+        (status = 429, description = "rate_limited (per IP and per account), with Retry-After", body = ErrorBody)))]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let account = match (&body.username, &body.phone) {
+        (Some(u), None) => u.to_ascii_lowercase(),
+        (None, Some(p)) => p.clone(),
+        _ => {
+            return Err(ApiError::Validation(
+                "username, phone: give exactly one of them".into(),
+            ))
+        }
+    };
+    if account.len() > 64 || body.password.len() > 1024 {
+        return Err(ApiError::Validation(
+            "username, phone, password: too long".into(),
+        ));
+    }
+    let device_name = validate::device_name(body.device_name.as_deref())?;
+    limited(
+        "login_per_ip",
+        state.limits.login_per_ip.check(&client_ip(&req)),
+    )?;
+    limited(
+        "login_per_account",
+        state.limits.login_per_account.check(&account),
+    )?;
+    let user = match &body.username {
+        Some(_) => state.store.user_by_username(&account).await?,
+        None => state.store.user_by_phone(&account).await?,
+    };
+    let phc = match &user {
+        Some(u) => state.store.password_hash(u.id).await?,
+        None => None,
+    };
+    let matches = password::verify(body.password, phc).await?;
+    let user = match user {
+        Some(user) if matches => user,
+        _ => return Err(ApiError::InvalidCredentials),
+    };
+    if user.disabled {
+        return Err(ApiError::Forbidden("this account is disabled"));
+    }
+    let tokens = open_session(&state, &user, device_name).await?;
+    Ok(HttpResponse::Ok().json(AuthResponse {
+        user: user.into(),
+        tokens,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair; the presented refresh token is spent", body = Tokens),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "invalid_refresh_token, or refresh_token_reused (the session is now revoked)", body = ErrorBody)))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let presented = body.into_inner().refresh_token;
+    if presented.is_empty() || presented.len() > 256 {
+        return Err(ApiError::InvalidRefreshToken);
+    }
+    let next = state.tokens.issue_refresh()?;
+    let now = clock::now_millis();
+    let expires = now + state.tokens.refresh_ttl_secs as i64 * 1000;
+    let outcome = state
+        .store
+        .rotate_refresh(
+            &crate::auth::refresh_hash(&presented),
+            &next.hash,
+            now,
+            expires,
+        )
+        .await?;
+    let session = match outcome {
+        RefreshOutcome::Rotated(session) => session,
+        RefreshOutcome::Reused { session_id } => {
+            tracing::warn!(%session_id, "spent refresh token presented again: session revoked");
+            return Err(ApiError::RefreshTokenReused);
+        }
+        RefreshOutcome::Invalid => return Err(ApiError::InvalidRefreshToken),
+    };
+    match state.store.user(session.user_id).await? {
+        Some(u) if !u.disabled => {}
+        _ => return Err(ApiError::InvalidRefreshToken),
+    }
+    Ok(HttpResponse::Ok().json(Tokens {
+        access_token: state
+            .tokens
+            .issue_access(session.user_id, session.id, clock::now_secs())?,
+        token_type: "Bearer",
+        expires_in: state.tokens.access_ttl_secs,
+        refresh_token: next.token,
+        session_id: session.id,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "This session is revoked"), (status = 401, body = ErrorBody)))]
+pub async fn logout(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpResponse> {
+    state
+        .store
+        .revoke_session(me.user_id, me.session_id, clock::now_millis())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/auth/sessions", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "My live device sessions, oldest first", body = SessionList),
+        (status = 401, body = ErrorBody)))]
+pub async fn sessions(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpResponse> {
+    let live = state
+        .store
+        .live_sessions(me.user_id, clock::now_millis())
+        .await?;
+    let items = live
+        .into_iter()
+        .map(|s| SessionInfo::new(s, me.session_id))
+        .collect();
+    Ok(HttpResponse::Ok().json(SessionList { items }))
+}
+
+#[utoipa::path(delete, path = "/api/auth/sessions/{session_id}", tag = "auth", security(("bearer" = [])),
+    params(("session_id" = Uuid, Path, description = "One of my live sessions")),
+    responses((status = 204, description = "Revoked: its tokens stop working at once"),
+        (status = 400, description = "invalid_path", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    me: Authed,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    state
+        .store
+        .revoke_session(me.user_id, path.into_inner(), clock::now_millis())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

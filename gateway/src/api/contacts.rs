@@ -1,0 +1,116 @@
+//! `/api/users/me/contacts`: my address book, with my own names for people.
+
+use actix_web::{web, HttpResponse};
+use confab_storage::Contact;
+use uuid::Uuid;
+
+use crate::auth::Authed;
+use crate::clock;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::AppState;
+use crate::wire::rest::*;
+use crate::wire::validate;
+
+fn contact_name(raw: Option<&str>) -> ApiResult<Option<String>> {
+    raw.map(|n| validate::name("name", n, 64)).transpose()
+}
+
+async fn view(state: &AppState, contact: Contact) -> ApiResult<ContactView> {
+    let user = state
+        .store
+        .user(contact.user_id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(ContactView::new(contact, &user))
+}
+
+#[utoipa::path(get, path = "/api/users/me/contacts", tag = "contacts", security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = ContactPage), (status = 400, description = "invalid_query / invalid_cursor", body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn list_contacts(
+    state: web::Data<AppState>,
+    me: Authed,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = state
+        .store
+        .contacts(me.user_id, validate::page(query.into_inner())?)
+        .await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for contact in page.items {
+        if let Some(user) = state.store.user(contact.user_id).await? {
+            items.push(ContactView::new(contact, &user));
+        }
+    }
+    Ok(HttpResponse::Ok().json(ContactPage {
+        items,
+        next_cursor: page.next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/users/me/contacts", tag = "contacts", security(("bearer" = [])),
+    request_body = AddContactRequest,
+    responses((status = 201, body = ContactView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "no such user", body = ErrorBody),
+        (status = 409, description = "contact_exists", body = ErrorBody),
+        (status = 422, description = "cannot add yourself", body = ErrorBody)))]
+pub async fn add_contact(
+    state: web::Data<AppState>,
+    me: Authed,
+    body: web::Json<AddContactRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let name = contact_name(body.name.as_deref())?;
+    if body.user_id == me.user_id {
+        return Err(ApiError::Unprocessable(
+            "you cannot add yourself as a contact",
+        ));
+    }
+    let user = state
+        .store
+        .user(body.user_id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let contact = Contact {
+        owner: me.user_id,
+        user_id: user.id,
+        name,
+        added_at: clock::now_millis(),
+    };
+    state.store.add_contact(contact.clone()).await?;
+    Ok(HttpResponse::Created().json(ContactView::new(contact, &user)))
+}
+
+#[utoipa::path(patch, path = "/api/users/me/contacts/{user_id}", tag = "contacts", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path)), request_body = RenameContactRequest,
+    responses((status = 200, body = ContactView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn rename_contact(
+    state: web::Data<AppState>,
+    me: Authed,
+    path: web::Path<Uuid>,
+    body: web::Json<RenameContactRequest>,
+) -> ApiResult<HttpResponse> {
+    let name = contact_name(body.into_inner().name.as_deref())?;
+    let contact = state
+        .store
+        .rename_contact(me.user_id, path.into_inner(), name)
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&state, contact).await?))
+}
+
+#[utoipa::path(delete, path = "/api/users/me/contacts/{user_id}", tag = "contacts", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_contact(
+    state: web::Data<AppState>,
+    me: Authed,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    state
+        .store
+        .remove_contact(me.user_id, path.into_inner())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,124 @@
+//! The REST API under `/api/`: routes, and the extractor settings that turn every malformed
+//! request into a typed [`ApiError`](crate::error::ApiError).
+
+pub mod auth;
+pub mod blocks;
+pub mod contacts;
+pub mod users;
+
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, HttpRequest, ResponseError};
+
+use crate::error::ApiError;
+
+/// Registers every `/api/` route. One `resource` per path, so a known path with the wrong
+/// method answers 405, not 404.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{delete, get, patch, post, resource};
+    cfg.service(
+        web::scope("/api/auth")
+            .service(resource("/register").route(post().to(auth::register)))
+            .service(resource("/login").route(post().to(auth::login)))
+            .service(resource("/refresh").route(post().to(auth::refresh)))
+            .service(resource("/logout").route(post().to(auth::logout)))
+            .service(resource("/sessions").route(get().to(auth::sessions)))
+            .service(resource("/sessions/{session_id}").route(delete().to(auth::revoke_session))),
+    )
+    .service(
+        web::scope("/api/users")
+            .service(
+                resource("/me")
+                    .route(get().to(users::me))
+                    .route(patch().to(users::update_me)),
+            )
+            .service(
+                resource("/me/privacy")
+                    .route(get().to(users::privacy))
+                    .route(patch().to(users::update_privacy)),
+            )
+            .service(
+                resource("/me/contacts")
+                    .route(get().to(contacts::list_contacts))
+                    .route(post().to(contacts::add_contact)),
+            )
+            .service(
+                resource("/me/contacts/{user_id}")
+                    .route(patch().to(contacts::rename_contact))
+                    .route(delete().to(contacts::remove_contact)),
+            )
+            .service(
+                resource("/me/blocked")
+                    .route(get().to(blocks::list_blocked))
+                    .route(post().to(blocks::block)),
+            )
+            .service(resource("/me/blocked/{user_id}").route(delete().to(blocks::unblock)))
+            .service(resource("/search").route(get().to(users::search)))
+            .service(resource("/{user_id}").route(get().to(users::profile))),
+    );
+}
+
+/// Extractor configuration: bodies, paths and queries that do not parse become typed errors.
+pub fn extractor_config(
+    max_body_bytes: usize,
+) -> (web::JsonConfig, web::PathConfig, web::QueryConfig) {
+    let json = web::JsonConfig::default()
+        .limit(max_body_bytes)
+        .error_handler(move |err, _req| {
+            match err {
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => {
+                    ApiError::PayloadTooLarge(max_body_bytes)
+                }
+                JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::MalformedJson(format!("invalid JSON body: {e}"))
+                }
+                other => ApiError::MalformedJson(format!("cannot read the body: {other}")),
+            }
+            .into()
+        });
+    let path = web::PathConfig::default().error_handler(|err: PathError, _req: &HttpRequest| {
+        ApiError::InvalidPath(format!("invalid path parameter: {err}")).into()
+    });
+    let query =
+        web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req: &HttpRequest| {
+            ApiError::InvalidQuery(format!("invalid query: {err}")).into()
+        });
+    (json, path, query)
+}
+
+/// Rewrites the framework's own bare 404 and 405 responses (no route, wrong method) into the
+/// JSON error shape. Responses that are already JSON (ours) pass through.
+pub fn json_error_pages<B: 'static>() -> ErrorHandlers<B> {
+    fn rewrite<B>(
+        res: ServiceResponse<B>,
+        error: ApiError,
+    ) -> actix_web::Result<ErrorHandlerResponse<B>> {
+        let is_json = res
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if is_json {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        let (req, _) = res.into_parts();
+        let body: actix_web::HttpResponse<BoxBody> = error.error_response();
+        Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, body)
+                .map_into_right_body::<B>()
+                .map_body(|_, b: EitherBody<B, BoxBody>| b),
+        ))
+    }
+    ErrorHandlers::new()
+        .handler(actix_web::http::StatusCode::NOT_FOUND, |res| {
+            rewrite(res, ApiError::NotFound("route"))
+        })
+        .handler(actix_web::http::StatusCode::METHOD_NOT_ALLOWED, |res| {
+            rewrite(res, ApiError::MethodNotAllowed)
+        })
+}

@@ -1,0 +1,260 @@
+//! The one typed configuration: defaults that work on a laptop, then a TOML file (`--config`),
+//! then `CONFAB_*` environment variables, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port the HTTP/WebSocket server binds. `CONFAB_LISTEN`.
+    pub listen: SocketAddr,
+    /// Where the embedded store and the generated JWT key live. `CONFAB_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// A tracing filter, e.g. `info` or `confab_gateway=debug`. `CONFAB_LOG`.
+    pub log: String,
+    pub storage: StorageConfig,
+    pub auth: AuthConfig,
+    pub http: HttpConfig,
+    pub rate_limit: RateLimitConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `embedded` (the only backend so far). `CONFAB_STORAGE_BACKEND`.
+    pub backend: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HMAC secret for access tokens (at least 32 bytes). When unset, one is generated on first
+    /// start and kept in `<data_dir>/jwt.key`. `CONFAB_AUTH_JWT_SECRET`.
+    pub jwt_secret: Option<String>,
+    /// Access token lifetime. `CONFAB_AUTH_ACCESS_TTL_SECS`.
+    pub access_ttl_secs: u64,
+    /// Refresh token lifetime, renewed by each refresh. `CONFAB_AUTH_REFRESH_TTL_SECS`.
+    pub refresh_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest accepted request body. `CONFAB_HTTP_MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// Worker threads; 0 means one per core. `CONFAB_HTTP_WORKERS`.
+    pub workers: usize,
+    /// Seconds to let in-flight requests finish on shutdown. `CONFAB_HTTP_SHUTDOWN_TIMEOUT_SECS`.
+    pub shutdown_timeout_secs: u64,
+}
+
+/// Token buckets: each holds `n` attempts and refills at `n` per minute.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// `CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN`.
+    pub register_per_ip_per_min: u32,
+    /// `CONFAB_RATE_LIMIT_LOGIN_PER_IP_PER_MIN`.
+    pub login_per_ip_per_min: u32,
+    /// `CONFAB_RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MIN`.
+    pub login_per_account_per_min: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            log: "info".into(),
+            storage: StorageConfig::default(),
+            auth: AuthConfig::default(),
+            http: HttpConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            backend: "embedded".into(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            workers: 0,
+            shutdown_timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            register_per_ip_per_min: 30,
+            login_per_ip_per_min: 60,
+            login_per_account_per_min: 10,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid value for {var}: {message}")]
+    Env { var: &'static str, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.into(),
+                    source,
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value.parse().map_err(|e: T::Err| ConfigError::Env {
+                var: name,
+                message: e.to_string(),
+            })
+        }
+        macro_rules! env {
+            ($name:literal => $field:expr) => {
+                if let Some(v) = var($name) {
+                    $field = parse($name, v)?;
+                }
+            };
+        }
+        env!("CONFAB_LISTEN" => self.listen);
+        env!("CONFAB_DATA_DIR" => self.data_dir);
+        env!("CONFAB_LOG" => self.log);
+        env!("CONFAB_STORAGE_BACKEND" => self.storage.backend);
+        if let Some(v) = var("CONFAB_AUTH_JWT_SECRET") {
+            self.auth.jwt_secret = Some(v);
+        }
+        env!("CONFAB_AUTH_ACCESS_TTL_SECS" => self.auth.access_ttl_secs);
+        env!("CONFAB_AUTH_REFRESH_TTL_SECS" => self.auth.refresh_ttl_secs);
+        env!("CONFAB_HTTP_MAX_BODY_BYTES" => self.http.max_body_bytes);
+        env!("CONFAB_HTTP_WORKERS" => self.http.workers);
+        env!("CONFAB_HTTP_SHUTDOWN_TIMEOUT_SECS" => self.http.shutdown_timeout_secs);
+        env!("CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN" => self.rate_limit.register_per_ip_per_min);
+        env!("CONFAB_RATE_LIMIT_LOGIN_PER_IP_PER_MIN" => self.rate_limit.login_per_ip_per_min);
+        env!("CONFAB_RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MIN" => self.rate_limit.login_per_account_per_min);
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.storage.backend != "embedded" {
+            return Err(ConfigError::Invalid(format!(
+                "storage.backend = {:?}: only \"embedded\" is available in this build",
+                self.storage.backend
+            )));
+        }
+        if let Some(secret) = &self.auth.jwt_secret {
+            if secret.len() < 32 {
+                return Err(ConfigError::Invalid(
+                    "auth.jwt_secret must be at least 32 bytes".into(),
+                ));
+            }
+        }
+        if self.auth.access_ttl_secs == 0 || self.auth.refresh_ttl_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "auth token lifetimes must be positive".into(),
+            ));
+        }
+        let rl = &self.rate_limit;
+        if rl.register_per_ip_per_min == 0
+            || rl.login_per_ip_per_min == 0
+            || rl.login_per_account_per_min == 0
+        {
+            return Err(ConfigError::Invalid(
+                "rate limits must be at least 1 per minute".into(),
+            ));
+        }
+        if self.http.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "http.max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_and_defaults() {
+        let mut c: Config =
+            toml::from_str("listen = \"0.0.0.0:9000\"\n[auth]\naccess_ttl_secs = 60\n").unwrap();
+        assert_eq!(
+            c.auth.refresh_ttl_secs,
+            AuthConfig::default().refresh_ttl_secs
+        );
+        c.apply_env(|n| (n == "CONFAB_AUTH_ACCESS_TTL_SECS").then(|| "5".to_string()))
+            .unwrap();
+        assert_eq!(c.auth.access_ttl_secs, 5);
+        assert_eq!(c.listen.port(), 9000);
+    }
+
+    #[test]
+    fn bad_env_value_names_the_variable() {
+        let mut c = Config::default();
+        let err = c
+            .apply_env(|n| (n == "CONFAB_LISTEN").then(|| "nope".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("CONFAB_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+    }
+}

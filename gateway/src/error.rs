@@ -1,0 +1,198 @@
+//! Every request error is an [`ApiError`]: a typed reason that renders as an HTTP status and the
+//! body `{"error": {"code", "message"}}`. Nothing a client sends ends any other way.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use confab_storage::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("{0}")]
+    InvalidPath(String),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("the access token has expired; refresh it")]
+    TokenExpired,
+    #[error("unknown user or wrong password")]
+    InvalidCredentials,
+    #[error("unknown, expired or revoked refresh token")]
+    InvalidRefreshToken,
+    #[error("this refresh token was already used; the session has been revoked")]
+    RefreshTokenReused,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A unique value in use; the code is e.g. `username_taken`.
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error("the body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    Unprocessable(&'static str),
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the store is unavailable; try again")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+/// The JSON body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable reason, e.g. `validation_failed`.
+    #[schema(example = "validation_failed")]
+    pub code: &'static str,
+    /// Human-readable explanation naming the offending field where there is one.
+    #[schema(example = "username: must be 3 to 32 characters of a-z, 0-9, '_' or '.'")]
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            MalformedJson(_) => "malformed_json",
+            Validation(_) => "validation_failed",
+            InvalidCursor => "invalid_cursor",
+            InvalidQuery(_) => "invalid_query",
+            InvalidPath(_) => "invalid_path",
+            Unauthorized(_) => "unauthorized",
+            TokenExpired => "token_expired",
+            InvalidCredentials => "invalid_credentials",
+            InvalidRefreshToken => "invalid_refresh_token",
+            RefreshTokenReused => "refresh_token_reused",
+            Forbidden(_) => "forbidden",
+            NotFound(_) => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            Conflict { code, .. } => code,
+            PayloadTooLarge(_) => "payload_too_large",
+            UnsupportedMediaType => "unsupported_media_type",
+            Unprocessable(_) => "unprocessable",
+            RateLimited { .. } => "rate_limited",
+            Unavailable => "unavailable",
+            Internal => "internal",
+        }
+    }
+
+    /// Whether this failure counts towards `confab_auth_failures_total`.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Unauthorized(_)
+                | ApiError::TokenExpired
+                | ApiError::InvalidCredentials
+                | ApiError::InvalidRefreshToken
+                | ApiError::RefreshTokenReused
+        )
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            MalformedJson(_) | Validation(_) | InvalidCursor | InvalidQuery(_) | InvalidPath(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Unauthorized(_) | TokenExpired | InvalidCredentials | InvalidRefreshToken
+            | RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            Forbidden(_) => StatusCode::FORBIDDEN,
+            NotFound(_) => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Conflict { .. } => StatusCode::CONFLICT,
+            PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::RateLimited { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Unauthorized(_) | ApiError::TokenExpired => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        if self.is_auth_failure() {
+            crate::metrics::Metrics::global()
+                .auth_failures
+                .with_label_values(&[self.code()])
+                .inc();
+        }
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidCursor => ApiError::InvalidCursor,
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::Conflict("username") => ApiError::Conflict {
+                code: "username_taken",
+                message: "this username is taken",
+            },
+            StoreError::Conflict("phone") => ApiError::Conflict {
+                code: "phone_taken",
+                message: "this phone number is registered already",
+            },
+            StoreError::Conflict("contact") => ApiError::Conflict {
+                code: "contact_exists",
+                message: "this user is already a contact",
+            },
+            StoreError::Conflict(what) => {
+                tracing::warn!(what, "unmapped store conflict");
+                ApiError::Conflict {
+                    code: "conflict",
+                    message: "already exists",
+                }
+            }
+            StoreError::Unavailable(reason) => {
+                tracing::error!(%reason, "store unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Corrupt(reason) => {
+                tracing::error!(%reason, "corrupt record in store");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,34 @@
+//! `/healthz` (the process serves) and `/readyz` (the store answers too).
+
+use actix_web::{web, HttpResponse};
+
+use crate::state::AppState;
+use crate::wire::rest::Health;
+
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        store: None,
+    })
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "Ready to serve", body = Health),
+        (status = 503, description = "The store does not answer", body = Health)))]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let store = Some(state.store.backend());
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(Health {
+            status: "ready",
+            store,
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: store ping failed");
+            HttpResponse::ServiceUnavailable().json(Health {
+                status: "unavailable",
+                store,
+            })
+        }
+    }
+}

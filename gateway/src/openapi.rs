@@ -1,0 +1,78 @@
+//! The OpenAPI document, generated from the handlers' annotations, and the Swagger UI that
+//! renders it. The UI's assets are compiled into the binary (utoipa-swagger-ui `vendored`), so
+//! `/api/docs/` works with no internet access.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Confab", description = "Realtime messaging backend: REST API. Errors are always \
+        `{\"error\": {\"code\", \"message\"}}`; see docs/REST.md for the codes."),
+    paths(
+        api::auth::register, api::auth::login, api::auth::refresh, api::auth::logout,
+        api::auth::sessions, api::auth::revoke_session,
+        api::users::me, api::users::update_me, api::users::profile, api::users::search,
+        api::users::privacy, api::users::update_privacy,
+        api::contacts::list_contacts, api::contacts::add_contact, api::contacts::rename_contact,
+        api::contacts::remove_contact,
+        api::blocks::list_blocked, api::blocks::block, api::blocks::unblock,
+        crate::health::healthz, crate::health::readyz,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts, login, token refresh and device sessions"),
+        (name = "users", description = "Profiles, privacy settings and search"),
+        (name = "contacts", description = "My address book"),
+        (name = "blocks", description = "People I blocked"),
+        (name = "ops", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// Swagger UI at `/api/docs/`, and the spec at `/api/openapi.json`.
+pub fn service(doc: utoipa::openapi::OpenApi) -> SwaggerUi {
+    SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_with_the_error_shape() {
+        let doc = ApiDoc::openapi();
+        let json = serde_json::to_value(&doc).unwrap();
+        for path in [
+            "/api/auth/register",
+            "/api/users/me",
+            "/api/users/me/contacts",
+            "/api/users/me/blocked/{user_id}",
+        ] {
+            assert!(json["paths"][path].is_object(), "{path} missing");
+        }
+        assert!(json["components"]["schemas"]["ErrorBody"].is_object());
+        assert!(json["components"]["securitySchemes"]["bearer"].is_object());
+    }
+}

@@ -1,0 +1,22 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use confab_storage::Store;
+
+use crate::auth::TokenService;
+use crate::config::Config;
+use crate::ratelimit::RateLimiter;
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub tokens: TokenService,
+    pub limits: Limits,
+    pub config: Config,
+}
+
+pub struct Limits {
+    pub register_per_ip: RateLimiter,
+    pub login_per_ip: RateLimiter,
+    pub login_per_account: RateLimiter,
+}
