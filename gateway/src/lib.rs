@@ -15,4 +15,5 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod wire;

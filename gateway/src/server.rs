@@ -1,11 +1,9 @@
 //! Builds the application from the configuration and runs it until SIGTERM or Ctrl-C, after
 //! which in-flight requests get `http.shutdown_timeout_secs` to finish.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
-use confab_storage::embedded::EmbeddedStore;
 use confab_storage::StoreError;
 use utoipa::OpenApi;
 
@@ -31,12 +29,11 @@ pub enum StartError {
 }
 
 pub async fn run(config: Config) -> Result<(), StartError> {
-    let store = EmbeddedStore::open(&config.data_dir)?;
-    tracing::info!(backend = "embedded", data_dir = %config.data_dir.display(), "store open");
+    let store = crate::store::open(&config).await?;
     let key = secret::load_or_create(config.auth.jwt_secret.as_deref(), &config.data_dir)?;
     let rl = &config.rate_limit;
     let state = web::Data::new(AppState {
-        store: Arc::new(store),
+        store,
         tokens: TokenService::new(
             &key,
             config.auth.access_ttl_secs,
