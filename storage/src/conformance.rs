@@ -31,7 +31,16 @@ macro_rules! conformance_tests {
             contacts_crud,
             contacts_page_in_order,
             blocks_crud_and_paging,
-            invalid_cursor_is_rejected
+            invalid_cursor_is_rejected,
+            direct_chat_is_one_per_pair,
+            group_starts_with_its_first_event,
+            append_assigns_gapless_sequences,
+            append_is_idempotent_by_client_id,
+            append_to_missing_chat_stores_nothing,
+            history_pages_both_ways,
+            unread_counts_others_messages_after_pointer,
+            receipts_only_move_forward,
+            last_seen_roundtrip
         );
     };
     (@each $make:expr; $($name:ident),*) => {$(
@@ -479,4 +488,302 @@ pub async fn invalid_cursor_is_rejected(store: &dyn Store) {
         )
         .await;
     assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
+}
+
+fn chat(kind: ChatKind, by: Uuid) -> Chat {
+    Chat {
+        id: Uuid::now_v7(),
+        kind,
+        title: None,
+        created_by: by,
+        created_at: NOW,
+    }
+}
+
+fn text(sender: Uuid, client_id: Option<&str>, body: &str) -> NewEvent {
+    NewEvent {
+        sender,
+        at: NOW,
+        client_id: client_id.map(str::to_owned),
+        kind: MESSAGE_KIND.into(),
+        body: body.into(),
+    }
+}
+
+async fn group_of(store: &dyn Store, users: &[&User]) -> Chat {
+    let c = chat(ChatKind::Group, users[0].id);
+    let members = users
+        .iter()
+        .map(|u| Member {
+            user_id: u.id,
+            role: Role::Member,
+            joined_at: NOW,
+        })
+        .collect();
+    let first = NewEvent {
+        kind: "group_created".into(),
+        ..text(users[0].id, None, "{}")
+    };
+    store
+        .create_group(c.clone(), members, first)
+        .await
+        .expect("create group");
+    c
+}
+
+pub async fn direct_chat_is_one_per_pair(store: &dyn Store) {
+    let a = new_user(store, "dc_a").await;
+    let b = new_user(store, "dc_b").await;
+    let (first, created) = store
+        .get_or_create_direct(chat(ChatKind::Direct, a.id), a.id, b.id)
+        .await
+        .unwrap();
+    assert!(created);
+    let (again, created) = store
+        .get_or_create_direct(chat(ChatKind::Direct, b.id), b.id, a.id)
+        .await
+        .unwrap();
+    assert!(!created, "the reversed pair must find the same chat");
+    assert_eq!(again, first);
+    let members: Vec<Uuid> = store
+        .members(first.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.user_id)
+        .collect();
+    assert_eq!(members.len(), 2);
+    assert!(members.contains(&a.id) && members.contains(&b.id));
+    assert_eq!(store.user_chats(a.id).await.unwrap(), vec![first.id]);
+    assert!(store.member(first.id, a.id).await.unwrap().is_some());
+    assert_eq!(store.chat_state(first.id).await.unwrap().last_seq, 0);
+}
+
+pub async fn group_starts_with_its_first_event(store: &dyn Store) {
+    let a = new_user(store, "g_a").await;
+    let b = new_user(store, "g_b").await;
+    let outsider = new_user(store, "g_c").await;
+    let g = group_of(store, &[&a, &b]).await;
+    assert_eq!(store.chat(g.id).await.unwrap(), Some(g.clone()));
+    let events = store.events_after(g.id, 0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].seq, events[0].kind.as_str()),
+        (1, "group_created")
+    );
+    assert_eq!(store.chat_state(g.id).await.unwrap().last_seq, 1);
+    assert!(store.member(g.id, outsider.id).await.unwrap().is_none());
+    assert!(store.user_chats(outsider.id).await.unwrap().is_empty());
+}
+
+pub async fn append_assigns_gapless_sequences(store: &dyn Store) {
+    let a = new_user(store, "seq_a").await;
+    let b = new_user(store, "seq_b").await;
+    let (c, _) = store
+        .get_or_create_direct(chat(ChatKind::Direct, a.id), a.id, b.id)
+        .await
+        .unwrap();
+    let batch = vec![
+        text(a.id, Some("1"), "one"),
+        text(b.id, Some("1"), "two"),
+        text(a.id, None, "three"),
+    ];
+    let out = store.append(c.id, batch).await.unwrap();
+    let seqs: Vec<u64> = out.iter().map(|o| o.event().seq).collect();
+    assert_eq!(
+        seqs,
+        vec![1, 2, 3],
+        "same client id from different senders is not a duplicate"
+    );
+    assert!(out.iter().all(|o| matches!(o, AppendOutcome::Stored(_))));
+    let more = store
+        .append(c.id, vec![text(a.id, Some("2"), "four")])
+        .await
+        .unwrap();
+    assert_eq!(more[0].event().seq, 4);
+    let state = store.chat_state(c.id).await.unwrap();
+    assert_eq!((state.last_seq, state.last_message_seq), (4, 4));
+    let stored = store.event(c.id, 2).await.unwrap().unwrap();
+    assert_eq!((stored.sender, stored.body.as_str()), (b.id, "two"));
+}
+
+pub async fn append_is_idempotent_by_client_id(store: &dyn Store) {
+    let a = new_user(store, "idem_a").await;
+    let b = new_user(store, "idem_b").await;
+    let (c, _) = store
+        .get_or_create_direct(chat(ChatKind::Direct, a.id), a.id, b.id)
+        .await
+        .unwrap();
+    let first = store
+        .append(c.id, vec![text(a.id, Some("x"), "hello")])
+        .await
+        .unwrap();
+    // A retry, also twice within one batch: one stored event, the rest duplicates of it.
+    let retry = store
+        .append(
+            c.id,
+            vec![
+                text(a.id, Some("x"), "hello again"),
+                text(a.id, Some("y"), "new"),
+                text(a.id, Some("y"), "new"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(retry[0], AppendOutcome::Duplicate(first[0].event().clone()));
+    assert!(matches!(&retry[1], AppendOutcome::Stored(e) if e.seq == 2));
+    assert!(matches!(&retry[2], AppendOutcome::Duplicate(e) if e.seq == 2));
+    assert_eq!(
+        store.chat_state(c.id).await.unwrap().last_seq,
+        2,
+        "duplicates leave no gap"
+    );
+    assert_eq!(store.events_after(c.id, 0, 10).await.unwrap().len(), 2);
+}
+
+pub async fn append_to_missing_chat_stores_nothing(store: &dyn Store) {
+    let a = new_user(store, "miss_a").await;
+    let missing = Uuid::now_v7();
+    let r = store
+        .append(missing, vec![text(a.id, Some("1"), "x")])
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    assert!(store.events_after(missing, 0, 10).await.unwrap().is_empty());
+}
+
+pub async fn history_pages_both_ways(store: &dyn Store) {
+    let a = new_user(store, "hist_a").await;
+    let b = new_user(store, "hist_b").await;
+    let (c, _) = store
+        .get_or_create_direct(chat(ChatKind::Direct, a.id), a.id, b.id)
+        .await
+        .unwrap();
+    let events = (1..=10)
+        .map(|i| text(a.id, Some(&i.to_string()), &format!("m{i}")))
+        .collect();
+    store.append(c.id, events).await.unwrap();
+    let seqs = |v: Vec<StoredEvent>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(store.events_after(c.id, 0, 3).await.unwrap()),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        seqs(store.events_after(c.id, 8, 5).await.unwrap()),
+        vec![9, 10]
+    );
+    assert_eq!(
+        seqs(store.events_after(c.id, 10, 5).await.unwrap()),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        seqs(store.events_before(c.id, 11, 3).await.unwrap()),
+        vec![8, 9, 10]
+    );
+    assert_eq!(
+        seqs(store.events_before(c.id, 3, 5).await.unwrap()),
+        vec![1, 2]
+    );
+    assert_eq!(
+        seqs(store.events_before(c.id, 1, 5).await.unwrap()),
+        Vec::<u64>::new()
+    );
+}
+
+pub async fn unread_counts_others_messages_after_pointer(store: &dyn Store) {
+    let a = new_user(store, "unr_a").await;
+    let b = new_user(store, "unr_b").await;
+    let g = group_of(store, &[&a, &b]).await; // seq 1 is not a message
+    let batch = vec![
+        text(a.id, None, "1"),
+        text(b.id, None, "2"),
+        text(a.id, None, "3"),
+        text(a.id, None, "4"),
+    ];
+    store.append(g.id, batch).await.unwrap(); // seqs 2..=5
+    assert_eq!(store.unread_count(g.id, b.id, 0, 100).await.unwrap(), 3);
+    assert_eq!(store.unread_count(g.id, b.id, 4, 100).await.unwrap(), 1);
+    assert_eq!(
+        store.unread_count(g.id, b.id, 0, 2).await.unwrap(),
+        2,
+        "capped"
+    );
+    assert_eq!(store.unread_count(g.id, a.id, 0, 100).await.unwrap(), 1);
+}
+
+pub async fn receipts_only_move_forward(store: &dyn Store) {
+    let a = new_user(store, "rc_a").await;
+    let b = new_user(store, "rc_b").await;
+    let (c, _) = store
+        .get_or_create_direct(chat(ChatKind::Direct, a.id), a.id, b.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pointers(c.id, b.id).await.unwrap(),
+        ReceiptPointers::default()
+    );
+    let moved = store
+        .mark(c.id, b.id, ReceiptKind::Delivered, 3, NOW + 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        moved,
+        vec![ReceiptAdvance {
+            kind: ReceiptKind::Delivered,
+            from_seq: 0,
+            to_seq: 3
+        }]
+    );
+    assert!(store
+        .mark(c.id, b.id, ReceiptKind::Delivered, 2, NOW + 11)
+        .await
+        .unwrap()
+        .is_empty());
+    let moved = store
+        .mark(c.id, b.id, ReceiptKind::Read, 5, NOW + 20)
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 2, "read implies delivered: {moved:?}");
+    let p = store.pointers(c.id, b.id).await.unwrap();
+    assert_eq!((p.delivered_seq, p.read_seq, p.read_at), (5, 5, NOW + 20));
+    assert_eq!(
+        store
+            .reached_at(c.id, b.id, ReceiptKind::Delivered, 2)
+            .await
+            .unwrap(),
+        Some(NOW + 10)
+    );
+    assert_eq!(
+        store
+            .reached_at(c.id, b.id, ReceiptKind::Delivered, 4)
+            .await
+            .unwrap(),
+        Some(NOW + 20)
+    );
+    assert_eq!(
+        store
+            .reached_at(c.id, b.id, ReceiptKind::Read, 1)
+            .await
+            .unwrap(),
+        Some(NOW + 20)
+    );
+    assert_eq!(
+        store
+            .reached_at(c.id, b.id, ReceiptKind::Read, 6)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.pointers(c.id, a.id).await.unwrap(),
+        ReceiptPointers::default(),
+        "per member"
+    );
+}
+
+pub async fn last_seen_roundtrip(store: &dyn Store) {
+    let a = new_user(store, "ls_a").await;
+    assert_eq!(store.last_seen(a.id).await.unwrap(), None);
+    store.set_last_seen(a.id, NOW).await.unwrap();
+    store.set_last_seen(a.id, NOW + 5).await.unwrap();
+    assert_eq!(store.last_seen(a.id).await.unwrap(), Some(NOW + 5));
 }

@@ -2,7 +2,7 @@
 
 /// What a store operation can fail with. Callers map these to client errors; none of them
 /// means the store is in an inconsistent state.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique value is already taken; the payload names which (`"username"`, `"phone"`, ...).
     #[error("{0} already exists")]

@@ -78,9 +78,102 @@ pub trait BlockStore: Send + Sync {
 
 /// Every concern at once: what the server holds.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + PrivacyStore + ContactStore + BlockStore {
+pub trait Store:
+    UserStore
+    + SessionStore
+    + PrivacyStore
+    + ContactStore
+    + BlockStore
+    + ChatStore
+    + TimelineStore
+    + ReceiptStore
+    + PresenceStore
+{
     /// `"embedded"` or `"scylla"`, for metrics and `/readyz`.
     fn backend(&self) -> &'static str;
     /// Succeeds when the store can serve reads and writes.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait ChatStore: Send + Sync {
+    /// The pair's 1:1 chat, creating it (with both members) if there is none. The flag says
+    /// whether it was created. One chat per unordered pair, whatever the race.
+    async fn get_or_create_direct(&self, chat: Chat, a: Uuid, b: Uuid)
+        -> StoreResult<(Chat, bool)>;
+    /// Creates a group with its members and, atomically, its first timeline event (seq 1).
+    async fn create_group(
+        &self,
+        chat: Chat,
+        members: Vec<Member>,
+        first: NewEvent,
+    ) -> StoreResult<StoredEvent>;
+    async fn chat(&self, id: Uuid) -> StoreResult<Option<Chat>>;
+    /// Members in user id order.
+    async fn members(&self, chat_id: Uuid) -> StoreResult<Vec<Member>>;
+    async fn member(&self, chat_id: Uuid, user_id: Uuid) -> StoreResult<Option<Member>>;
+    /// Every chat the user is a member of.
+    async fn user_chats(&self, user_id: Uuid) -> StoreResult<Vec<Uuid>>;
+    async fn chat_state(&self, chat_id: Uuid) -> StoreResult<ChatState>;
+}
+
+#[async_trait]
+pub trait TimelineStore: Send + Sync {
+    /// Appends in order, assigning the next sequence numbers, and makes them durable before
+    /// returning. Events whose client id was seen before come back as `Duplicate`, unstored.
+    /// `NotFound("chat")` if the chat does not exist (then nothing is stored).
+    async fn append(&self, chat_id: Uuid, events: Vec<NewEvent>)
+        -> StoreResult<Vec<AppendOutcome>>;
+    /// Up to `limit` events with seq > `after_seq`, ascending.
+    async fn events_after(
+        &self,
+        chat_id: Uuid,
+        after_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>>;
+    /// The `limit` events just below `before_seq`, ascending.
+    async fn events_before(
+        &self,
+        chat_id: Uuid,
+        before_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>>;
+    async fn event(&self, chat_id: Uuid, seq: u64) -> StoreResult<Option<StoredEvent>>;
+    /// Messages from others than `user_id` with seq > `after_seq`, counting at most `cap`.
+    async fn unread_count(
+        &self,
+        chat_id: Uuid,
+        user_id: Uuid,
+        after_seq: u64,
+        cap: u32,
+    ) -> StoreResult<u32>;
+}
+
+#[async_trait]
+pub trait ReceiptStore: Send + Sync {
+    /// Moves `user_id`'s pointer of `kind` up to `up_to_seq` (read moves delivered too).
+    /// Returns what moved, empty when the pointers were already there.
+    async fn mark(
+        &self,
+        chat_id: Uuid,
+        user_id: Uuid,
+        kind: ReceiptKind,
+        up_to_seq: u64,
+        at: Millis,
+    ) -> StoreResult<Vec<ReceiptAdvance>>;
+    async fn pointers(&self, chat_id: Uuid, user_id: Uuid) -> StoreResult<ReceiptPointers>;
+    /// When `user_id`'s pointer of `kind` first covered `seq`, if it has.
+    async fn reached_at(
+        &self,
+        chat_id: Uuid,
+        user_id: Uuid,
+        kind: ReceiptKind,
+        seq: u64,
+    ) -> StoreResult<Option<Millis>>;
+}
+
+#[async_trait]
+pub trait PresenceStore: Send + Sync {
+    async fn set_last_seen(&self, user_id: Uuid, at: Millis) -> StoreResult<()>;
+    async fn last_seen(&self, user_id: Uuid) -> StoreResult<Option<Millis>>;
 }

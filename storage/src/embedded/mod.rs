@@ -4,12 +4,17 @@
 //! fsynced before `commit` returns, so an acknowledged write survives `kill -9` and power loss,
 //! and each store operation is one transaction, so none is ever half applied. Its single writer
 //! matches our model (each chat has one writer anyway) and its ordered keys give cheap range
-//! reads for timelines and paged lists. Calls run on tokio's blocking pool, off the async threads.
+//! reads for timelines and paged lists. Reads run on tokio's blocking pool, off the async threads;
+//! writes go through one writer thread that group-commits them (see [`writer`]).
 
+mod chats;
 mod codec;
+mod receipts;
 mod social;
 mod tables;
+mod timeline;
 mod users;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,9 +26,9 @@ use crate::{Store, StoreError, StoreResult};
 /// The file inside the data directory that holds everything.
 pub const FILE_NAME: &str = "confab.redb";
 
-#[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    writer: writer::Writer,
 }
 
 impl EmbeddedStore {
@@ -38,7 +43,11 @@ impl EmbeddedStore {
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
         txn.commit()?;
-        Ok(Self { db: Arc::new(db) })
+        let db = Arc::new(db);
+        Ok(Self {
+            writer: writer::Writer::start(db.clone())?,
+            db,
+        })
     }
 
     /// Runs `f` in a read transaction on the blocking pool.
@@ -55,28 +64,14 @@ impl EmbeddedStore {
         .await
     }
 
-    /// Runs `f` in a write transaction on the blocking pool; commits (durably) if it returns
-    /// `Ok`, aborts otherwise, so an operation that fails half way writes nothing.
+    /// Runs `f` in a write transaction (group-committed with other writes, see [`writer`]);
+    /// answers once it is durable. If `f` returns an error it must have written nothing.
     async fn write<R, F>(&self, f: F) -> StoreResult<R>
     where
         R: Send + 'static,
         F: FnOnce(&WriteTransaction) -> StoreResult<R> + Send + 'static,
     {
-        let db = self.db.clone();
-        blocking(move || {
-            let txn = db.begin_write()?;
-            match f(&txn) {
-                Ok(r) => {
-                    txn.commit()?;
-                    Ok(r)
-                }
-                Err(e) => {
-                    txn.abort()?;
-                    Err(e)
-                }
-            }
-        })
-        .await
+        self.writer.write(f).await
     }
 }
 

@@ -26,6 +26,28 @@ pub const CONTACTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new(
 /// (blocker, blocked) -> `Block`
 pub const BLOCKS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("blocks");
 
+/// chat id -> `Chat`
+pub const CHATS: TableDefinition<u128, &[u8]> = TableDefinition::new("chats");
+/// (chat id, user id) -> `Member`
+pub const CHAT_MEMBERS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("chat_members");
+/// (user id, chat id) -> () : the chats a user is in
+pub const USER_CHATS: TableDefinition<(u128, u128), ()> = TableDefinition::new("user_chats");
+/// (lower user id, higher user id) -> chat id : one 1:1 chat per pair
+pub const DIRECT_PAIRS: TableDefinition<(u128, u128), u128> = TableDefinition::new("direct_pairs");
+/// chat id -> `ChatState`
+pub const CHAT_STATE: TableDefinition<u128, &[u8]> = TableDefinition::new("chat_state");
+/// (chat id, seq) -> `StoredEvent` : the timeline, in order
+pub const EVENTS: TableDefinition<(u128, u64), &[u8]> = TableDefinition::new("events");
+/// (chat id, sender, client id) -> seq : send idempotence
+pub const CLIENT_IDS: TableDefinition<(u128, u128, &str), u64> = TableDefinition::new("client_ids");
+/// (chat id, user id) -> `ReceiptPointers`
+pub const RECEIPTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("receipts");
+/// (chat id, user id, kind, up-to seq) -> when : each pointer move, for "when was seq N read"
+pub const RECEIPT_LOG: TableDefinition<(u128, u128, u8, u64), i64> =
+    TableDefinition::new("receipt_log");
+/// user id -> last seen (ms)
+pub const LAST_SEEN: TableDefinition<u128, i64> = TableDefinition::new("last_seen");
+
 /// Opening a table in a write transaction creates it: do so once at start-up so read
 /// transactions never meet a missing table.
 pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
@@ -48,5 +70,15 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     touch(txn, PRIVACY)?;
     touch(txn, CONTACTS)?;
     touch(txn, BLOCKS)?;
+    touch(txn, CHATS)?;
+    touch(txn, CHAT_MEMBERS)?;
+    touch(txn, USER_CHATS)?;
+    touch(txn, DIRECT_PAIRS)?;
+    touch(txn, CHAT_STATE)?;
+    touch(txn, EVENTS)?;
+    touch(txn, CLIENT_IDS)?;
+    touch(txn, RECEIPTS)?;
+    touch(txn, RECEIPT_LOG)?;
+    touch(txn, LAST_SEEN)?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The rows the stores hold. Plain data: no behaviour beyond small constructors.
+//! Accounts: users, device sessions, privacy, contacts, blocks, paging.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -1,0 +1,120 @@
+//! Chats, their members, their timelines and receipts.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Millis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    /// Exactly two members, one chat per pair.
+    Direct,
+    Group,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chat {
+    pub id: Uuid,
+    pub kind: ChatKind,
+    pub title: Option<String>,
+    pub created_by: Uuid,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Admin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub joined_at: Millis,
+}
+
+/// An event to append; the store assigns its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub sender: Uuid,
+    pub at: Millis,
+    /// The sender's idempotency key: a second event with the same (chat, sender, client id)
+    /// is not stored; the first is returned instead.
+    pub client_id: Option<String>,
+    /// `message`, `group_created`, ...: the engine's vocabulary; opaque to the store.
+    pub kind: String,
+    /// The event's content as JSON text; opaque to the store.
+    pub body: String,
+}
+
+/// An event in a chat's timeline. `seq` is 1, 2, 3, ... per chat, without gaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub chat_id: Uuid,
+    pub seq: u64,
+    pub sender: Uuid,
+    pub at: Millis,
+    pub client_id: Option<String>,
+    pub kind: String,
+    pub body: String,
+}
+
+impl StoredEvent {
+    pub fn is_message(&self) -> bool {
+        self.kind == MESSAGE_KIND
+    }
+}
+
+/// The event kind that counts as a message (for previews and unread counts).
+pub const MESSAGE_KIND: &str = "message";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    Stored(StoredEvent),
+    /// The client id was used before: this is the event stored then; nothing new was written.
+    Duplicate(StoredEvent),
+}
+
+impl AppendOutcome {
+    pub fn event(&self) -> &StoredEvent {
+        match self {
+            AppendOutcome::Stored(e) | AppendOutcome::Duplicate(e) => e,
+        }
+    }
+}
+
+/// Where a chat's timeline stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ChatState {
+    pub last_seq: u64,
+    pub last_activity_at: Millis,
+    /// Seq of the newest `message` event, 0 if none.
+    pub last_message_seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    Delivered,
+    Read,
+}
+
+/// A member's receipt pointers in one chat: everything up to `*_seq` is delivered / read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReceiptPointers {
+    pub delivered_seq: u64,
+    pub delivered_at: Millis,
+    pub read_seq: u64,
+    pub read_at: Millis,
+}
+
+/// What a receipt changed: the pointer moved from `from_seq` (exclusive) to `to_seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiptAdvance {
+    pub kind: ReceiptKind,
+    pub from_seq: u64,
+    pub to_seq: u64,
+}

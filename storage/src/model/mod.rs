@@ -1,0 +1,7 @@
+//! The rows the stores hold. Plain data: no behaviour beyond small helpers.
+
+mod account;
+mod chat;
+
+pub use account::*;
+pub use chat::*;

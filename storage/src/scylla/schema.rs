@@ -1,0 +1,257 @@
+//! Versioned schema: the CQL files in `storage/schema/`, compiled in, applied in order, each once,
+//! and recorded in the `schema_version` table of the keyspace.
+//!
+//! Nodes may start together: every statement is `IF NOT EXISTS`, so applying a file twice is
+//! harmless and the record is only a fast path (and a history). The version row is written
+//! after all of a file's statements succeeded, so a crash half way re-applies the whole file
+//! on the next start. One caveat of Cassandra 5.0 (fixed by its transactional metadata in 5.1,
+//! not an issue on ScyllaDB with Raft schema): two coordinators creating the same table at the
+//! same instant can briefly disagree on its id; deployments should run `confab migrate` once
+//! before rolling out new nodes, which also keeps DDL off the start-up path.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use scylla::client::session::Session;
+use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
+use scylla::statement::Statement;
+use scylla::value::CqlTimestamp;
+
+use super::{exec_error, prepare_error, rows, ScyllaConfig};
+use crate::{StoreError, StoreResult};
+
+/// One schema file.
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub cql: &'static str,
+}
+
+/// Every schema file, in order. Add new files at the end with the next version number; never
+/// edit a released one (its checksum is recorded and a change is logged as a warning).
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_users_sessions.cql",
+        cql: include_str!("../../schema/0001_users_sessions.cql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_privacy_contacts_blocks.cql",
+        cql: include_str!("../../schema/0002_privacy_contacts_blocks.cql"),
+    },
+];
+
+/// The schema version this build applies.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+/// Partition key of `schema_version`: the whole history is one small partition.
+pub(crate) const SCOPE: &str = "confab";
+
+/// DDL waits for schema agreement between nodes: allow it more than a request.
+const DDL_TIMEOUT: Duration = Duration::from_secs(60);
+
+const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (\
+     scope text, version int, name text, checksum text, applied_at timestamp, \
+     PRIMARY KEY ((scope), version))";
+
+/// Creates the keyspace if needed, makes it the session's keyspace, applies what is missing,
+/// and returns the version now in force.
+pub(crate) async fn apply(session: &Session, config: &ScyllaConfig, nodes: &str) -> StoreResult<u32> {
+    let ks = &config.keyspace;
+    ddl(
+        session,
+        nodes,
+        &format!(
+            "CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = {} AND durable_writes = true",
+            config.replication.trim()
+        ),
+    )
+    .await?;
+    session
+        .use_keyspace(ks.as_str(), false)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("Cassandra/ScyllaDB at {nodes}: USE {ks}: {e}")))?;
+    ddl(session, nodes, CREATE_VERSION_TABLE).await?;
+
+    let select_cql = "SELECT version, checksum FROM schema_version WHERE scope = ?";
+    let select = session
+        .prepare(select_cql)
+        .await
+        .map_err(|e| prepare_error(nodes, select_cql, e))?;
+    let insert_cql = "INSERT INTO schema_version (scope, version, name, checksum, applied_at) \
+                      VALUES (?, ?, ?, ?, ?)";
+    let insert = session
+        .prepare(insert_cql)
+        .await
+        .map_err(|e| prepare_error(nodes, insert_cql, e))?;
+
+    let applied: BTreeMap<i32, Option<String>> = session
+        .execute_unpaged(&select, (SCOPE,))
+        .await
+        .map_err(|e| exec_error(nodes, e))?
+        .into_rows_result()
+        .map_err(rows::corrupt)?
+        .rows::<(i32, Option<String>)>()
+        .map_err(rows::corrupt)?
+        .collect::<Result<_, _>>()
+        .map_err(rows::corrupt)?;
+
+    for m in MIGRATIONS {
+        let version = m.version as i32;
+        let sum = checksum(m.cql);
+        if let Some(recorded) = applied.get(&version) {
+            if recorded.as_deref() != Some(sum.as_str()) {
+                tracing::warn!(version, file = m.name, "schema file changed after it was applied");
+            }
+            continue;
+        }
+        for statement in statements(m.cql) {
+            ddl(session, nodes, &statement).await?;
+        }
+        let now = CqlTimestamp(now_millis());
+        session
+            .execute_unpaged(&insert, (SCOPE, version, m.name, sum.as_str(), now))
+            .await
+            .map_err(|e| exec_error(nodes, e))?;
+        tracing::info!(version, file = m.name, keyspace = %ks, "schema migration applied");
+    }
+    if let Some((&newest, _)) = applied.last_key_value() {
+        if newest > SCHEMA_VERSION as i32 {
+            tracing::warn!(
+                database = newest,
+                build = SCHEMA_VERSION,
+                "the database schema is newer than this build knows"
+            );
+        }
+    }
+    Ok(SCHEMA_VERSION.max(applied.keys().next_back().map_or(0, |&v| v.max(0) as u32)))
+}
+
+/// Runs one schema statement (no bind values, so unprepared is one round trip) and lets the
+/// driver wait for schema agreement. "Already exists" counts as success: idempotence is the
+/// point, and it is what `IF NOT EXISTS` cannot cover (e.g. `ALTER TABLE ... ADD`).
+async fn ddl(session: &Session, nodes: &str, cql: &str) -> StoreResult<()> {
+    let mut statement = Statement::new(cql);
+    statement.set_request_timeout(Some(DDL_TIMEOUT));
+    match session.query_unpaged(statement, ()).await {
+        Ok(_) => Ok(()),
+        Err(ExecutionError::LastAttemptError(RequestAttemptError::DbError(
+            DbError::AlreadyExists { .. },
+            _,
+        ))) => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "Cassandra/ScyllaDB at {nodes}: schema statement failed: {e}: {cql}"
+        ))),
+    }
+}
+
+/// The statements of a CQL file: `--` comments dropped, split at `;` (both outside quotes).
+pub(crate) fn statements(cql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = cql.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                current.push(c);
+            }
+            '-' if !quoted && chars.peek() == Some(&'-') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        current.push('\n');
+                        break;
+                    }
+                }
+            }
+            ';' if !quoted => {
+                push_statement(&mut out, &current);
+                current.clear();
+            }
+            _ => current.push(c),
+        }
+    }
+    push_statement(&mut out, &current);
+    out
+}
+
+fn push_statement(out: &mut Vec<String>, text: &str) {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !joined.is_empty() {
+        out.push(joined);
+    }
+}
+
+/// FNV-1a of the file: enough to notice an edited file; not a security measure.
+fn checksum(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_from_one() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1, "{}", m.name);
+            assert!(
+                m.name.starts_with(&format!("{:04}_", m.version)),
+                "{}",
+                m.name
+            );
+        }
+    }
+
+    /// Concurrent starts rely on it: every statement must be safe to run twice.
+    #[test]
+    fn every_statement_is_idempotent_and_portable() {
+        for m in MIGRATIONS {
+            let stmts = statements(m.cql);
+            assert!(!stmts.is_empty(), "{} has no statement", m.name);
+            for s in stmts {
+                let upper = s.to_ascii_uppercase();
+                assert!(
+                    upper.contains("IF NOT EXISTS") || upper.contains("IF EXISTS"),
+                    "{}: not idempotent: {s}",
+                    m.name
+                );
+                for banned in [
+                    "ALLOW FILTERING",
+                    "MATERIALIZED VIEW",
+                    "USING TIMEOUT",
+                    "STORAGEATTACHEDINDEX",
+                    " SAI",
+                    "CDC",
+                    "TABLETS",
+                ] {
+                    assert!(!upper.contains(banned), "{}: {banned} in {s}", m.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn splitting_ignores_comments_and_quoted_semicolons() {
+        let got = statements(
+            "-- a comment; with a semicolon\nCREATE TABLE IF NOT EXISTS t (a int PRIMARY KEY)\n  WITH comment = 'x;y' ;\n\n-- trailing\n",
+        );
+        assert_eq!(
+            got,
+            vec!["CREATE TABLE IF NOT EXISTS t (a int PRIMARY KEY) WITH comment = 'x;y'"]
+        );
+    }
+}
