@@ -1,7 +1,21 @@
-//! Confab's engine: the domain rules and (from the realtime core on) the actors that carry them:
-//! chat actors, the session router, presence, ordering, fan-out and permissions.
+//! Confab's engine: the domain rules and the actors that carry them: chat actors (ordering,
+//! durability, fan-out), the session router, presence, and permissions.
 //!
-//! It depends on `confab-storage` for its rows and store traits, and must never depend on HTTP,
-//! WebSocket framing or the gateway: the same engine must serve any front door.
+//! It depends on `confab-storage` for rows and store traits and on actix for actors. It must
+//! never depend on HTTP, WebSocket framing or the gateway: it pushes domain values
+//! ([`push::Push`]) and the gateway decides their wire form.
 
+pub mod chat;
+pub mod chats;
+pub mod clock;
+pub mod content;
+mod engine;
+pub mod error;
+pub mod metrics;
+pub mod presence;
 pub mod privacy;
+pub mod push;
+pub mod router;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::{EngineError, EngineResult};

@@ -19,6 +19,29 @@ pub struct Config {
     pub auth: AuthConfig,
     pub http: HttpConfig,
     pub rate_limit: RateLimitConfig,
+    pub chat: ChatConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// Threads running chat actors; 0 = one per core. `CONFAB_CHAT_THREADS`.
+    pub threads: usize,
+    /// Seconds a chat actor may idle before it stops (rebuilt from the store on next use).
+    /// `CONFAB_CHAT_IDLE_SECS`.
+    pub idle_secs: u64,
+    /// Most members of a group, creator included. `CONFAB_CHAT_MAX_GROUP_MEMBERS`.
+    pub max_group_members: usize,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            threads: 0,
+            idle_secs: 300,
+            max_group_members: 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +96,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            chat: ChatConfig::default(),
         }
     }
 }
@@ -186,6 +210,9 @@ impl Config {
         env!("CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN" => self.rate_limit.register_per_ip_per_min);
         env!("CONFAB_RATE_LIMIT_LOGIN_PER_IP_PER_MIN" => self.rate_limit.login_per_ip_per_min);
         env!("CONFAB_RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MIN" => self.rate_limit.login_per_account_per_min);
+        env!("CONFAB_CHAT_THREADS" => self.chat.threads);
+        env!("CONFAB_CHAT_IDLE_SECS" => self.chat.idle_secs);
+        env!("CONFAB_CHAT_MAX_GROUP_MEMBERS" => self.chat.max_group_members);
         Ok(())
     }
 
@@ -215,6 +242,11 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "rate limits must be at least 1 per minute".into(),
+            ));
+        }
+        if self.chat.idle_secs == 0 || !(2..=100_000).contains(&self.chat.max_group_members) {
+            return Err(ConfigError::Invalid(
+                "chat.idle_secs must be positive and chat.max_group_members 2 to 100000".into(),
             ));
         }
         if self.http.max_body_bytes < 1024 {

@@ -3,6 +3,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use confab_engine::EngineError;
 use confab_storage::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -31,6 +32,12 @@ pub enum ApiError {
     RefreshTokenReused,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A 403 with its own code (`not_a_member`, `blocked`).
+    #[error("{message}")]
+    ForbiddenCode {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("method not allowed")]
@@ -86,6 +93,7 @@ impl ApiError {
             InvalidRefreshToken => "invalid_refresh_token",
             RefreshTokenReused => "refresh_token_reused",
             Forbidden(_) => "forbidden",
+            ForbiddenCode { code, .. } => code,
             NotFound(_) => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Conflict { code, .. } => code,
@@ -120,7 +128,7 @@ impl ResponseError for ApiError {
             }
             Unauthorized(_) | TokenExpired | InvalidCredentials | InvalidRefreshToken
             | RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            Forbidden(_) => StatusCode::FORBIDDEN,
+            Forbidden(_) | ForbiddenCode { .. } => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict { .. } => StatusCode::CONFLICT,
@@ -156,6 +164,30 @@ impl ResponseError for ApiError {
                 message: self.to_string(),
             },
         })
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::NotFound(what) => ApiError::NotFound(what),
+            EngineError::NotAMember => ApiError::ForbiddenCode {
+                code: "not_a_member",
+                message: "you are not a member of this chat",
+            },
+            EngineError::Blocked(message) => ApiError::ForbiddenCode {
+                code: "blocked",
+                message,
+            },
+            EngineError::Validation(message) => ApiError::Validation(message),
+            EngineError::Forbidden(message) => ApiError::Forbidden(message),
+            EngineError::Unprocessable(message) => ApiError::Unprocessable(message),
+            EngineError::RateLimited => ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
+            EngineError::Unavailable => ApiError::Unavailable,
+            EngineError::Internal => ApiError::Internal,
+        }
     }
 }
 

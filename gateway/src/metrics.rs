@@ -21,7 +21,8 @@ pub struct Metrics {
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
-    let registry = Registry::new();
+    // The default registry: the engine registers its metrics there too, so one scrape has all.
+    let registry = prometheus::default_registry().clone();
     let http_requests = IntCounterVec::new(
         Opts::new(
             "confab_http_requests_total",
@@ -68,9 +69,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(auth_failures.clone()))?;
     registry.register(Box::new(rate_limited.clone()))?;
     registry.register(Box::new(build_info))?;
-    registry.register(Box::new(
-        prometheus::process_collector::ProcessCollector::for_self(),
-    ))?;
+    // process_* metrics: the default registry registers its process collector by itself.
     Ok(Metrics {
         registry,
         http_requests,

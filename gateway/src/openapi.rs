@@ -20,6 +20,8 @@ use crate::api;
         api::contacts::list_contacts, api::contacts::add_contact, api::contacts::rename_contact,
         api::contacts::remove_contact,
         api::blocks::list_blocked, api::blocks::block, api::blocks::unblock,
+        api::chats::open_direct, api::chats::create_group, api::chats::list, api::chats::get,
+        api::chats::history, api::chats::read, api::messages::send, api::messages::info,
         crate::health::healthz, crate::health::readyz,
     ),
     modifiers(&BearerAuth),
@@ -28,6 +30,8 @@ use crate::api;
         (name = "users", description = "Profiles, privacy settings and search"),
         (name = "contacts", description = "My address book"),
         (name = "blocks", description = "People I blocked"),
+        (name = "chats", description = "Chats, history and read pointers (live events: WebSocket /ws, docs/PROTOCOL.md)"),
+        (name = "messages", description = "Sending without a socket, and receipts per member"),
         (name = "ops", description = "Health and readiness"),
     )
 )]
@@ -51,9 +55,14 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Swagger UI at `/api/docs/`, and the spec at `/api/openapi.json`.
-pub fn service(doc: utoipa::openapi::OpenApi) -> SwaggerUi {
-    SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc)
+/// Swagger UI at `/api/docs/`, reading the spec from `/api/openapi.json`.
+pub fn ui() -> SwaggerUi {
+    SwaggerUi::new("/api/docs/{_:.*}").config(utoipa_swagger_ui::Config::new(["/api/openapi.json"]))
+}
+
+/// `GET /api/openapi.json`
+pub async fn spec(doc: actix_web::web::Data<utoipa::openapi::OpenApi>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(doc.as_ref())
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
-//! Builds the application from the configuration and runs it until SIGTERM or Ctrl-C, after
-//! which in-flight requests get `http.shutdown_timeout_secs` to finish.
+//! Builds the application from the configuration and runs it until SIGTERM or Ctrl-C. On
+//! either, it stops accepting, tells every socket the server is going away (close 1001), and
+//! gives in-flight requests `http.shutdown_timeout_secs` to finish.
 
 use std::time::Duration;
 
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use confab_engine::push::close;
+use confab_engine::{Engine, EngineConfig};
 use confab_storage::StoreError;
 use utoipa::OpenApi;
 
@@ -11,7 +14,7 @@ use crate::auth::{secret, TokenService};
 use crate::config::Config;
 use crate::ratelimit::RateLimiter;
 use crate::state::{AppState, Limits};
-use crate::{api, health, metrics, openapi};
+use crate::{api, health, metrics, openapi, ws};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -29,11 +32,23 @@ pub enum StartError {
 }
 
 pub async fn run(config: Config) -> Result<(), StartError> {
+    // Register every metric now, so a naming bug fails at start, not on a request.
+    metrics::Metrics::global();
+    confab_engine::metrics::get();
     let store = crate::store::open(&config).await?;
     let key = secret::load_or_create(config.auth.jwt_secret.as_deref(), &config.data_dir)?;
+    let engine = Engine::start(
+        store.clone(),
+        EngineConfig {
+            chat_threads: config.chat.threads,
+            chat_idle: Duration::from_secs(config.chat.idle_secs),
+            max_group_members: config.chat.max_group_members,
+        },
+    );
     let rl = &config.rate_limit;
     let state = web::Data::new(AppState {
         store,
+        engine: engine.clone(),
         tokens: TokenService::new(
             &key,
             config.auth.access_ttl_secs,
@@ -46,36 +61,37 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         },
         config: config.clone(),
     });
-    let (json, path, query) = api::extractor_config(config.http.max_body_bytes);
-    let doc = openapi::ApiDoc::openapi();
+    let (path, query) = api::extractor_config();
+    let doc = web::Data::new(openapi::ApiDoc::openapi());
     let payload = web::PayloadConfig::new(config.http.max_body_bytes);
 
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
+        use web::{get, resource};
         App::new()
             .app_data(app_state.clone())
-            .app_data(json.clone())
+            .app_data(doc.clone())
             .app_data(path.clone())
             .app_data(query.clone())
             .app_data(payload.clone())
             .wrap(api::json_error_pages())
             .wrap(middleware::from_fn(metrics::track))
             .configure(api::routes)
-            .route(
-                "/api/docs",
-                web::get().to(|| async {
-                    HttpResponse::PermanentRedirect()
-                        .insert_header(("Location", "/api/docs/"))
-                        .finish()
-                }),
-            )
-            .service(openapi::service(doc.clone()))
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
-            .route("/metrics", web::get().to(metrics::endpoint))
+            .service(resource("/ws").route(get().to(ws::endpoint)))
+            .service(resource("/api/openapi.json").route(get().to(openapi::spec)))
+            .service(resource("/api/docs").route(get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header(("Location", "/api/docs/"))
+                    .finish()
+            })))
+            .service(openapi::ui())
+            .service(resource("/healthz").route(get().to(health::healthz)))
+            .service(resource("/readyz").route(get().to(health::readyz)))
+            .service(resource("/metrics").route(get().to(metrics::endpoint)))
     })
     .shutdown_timeout(config.http.shutdown_timeout_secs)
-    .client_request_timeout(Duration::from_secs(10));
+    .client_request_timeout(Duration::from_secs(10))
+    .disable_signals();
     if config.http.workers > 0 {
         server = server.workers(config.http.workers);
     }
@@ -88,7 +104,40 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     for addr in server.addrs() {
         tracing::info!(%addr, "listening; API docs at http://{addr}/api/docs/");
     }
-    server.run().await?;
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing sockets, finishing requests");
+        engine
+            .router
+            .close_all(close::SHUTDOWN, "server shutting down");
+        handle.stop(true).await;
+    });
+    server.await?;
     tracing::info!("shut down");
     Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

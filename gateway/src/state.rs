@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use confab_engine::Engine;
 use confab_storage::Store;
 
 use crate::auth::TokenService;
@@ -10,6 +11,7 @@ use crate::ratelimit::RateLimiter;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub engine: Arc<Engine>,
     pub tokens: TokenService,
     pub limits: Limits,
     pub config: Config,

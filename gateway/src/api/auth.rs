@@ -1,9 +1,11 @@
 //! `/api/auth/`: register, login, refresh, logout, and the device sessions of my account.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use confab_engine::push::close;
 use confab_storage::{DeviceSession, NewUser, RefreshOutcome, User};
 use uuid::Uuid;
 
+use crate::api::body::JsonBody;
 use crate::auth::{password, Authed};
 use crate::clock;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -66,7 +68,7 @@ async fn open_session(state: &AppState, user: &User, device_name: String) -> Api
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<RegisterRequest>,
+    body: JsonBody<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     limited(
         "register_per_ip",
@@ -118,7 +120,7 @@ pub async fn register(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let account = match (&body.username, &body.phone) {
@@ -174,7 +176,7 @@ pub async fn login(
         (status = 401, description = "invalid_refresh_token, or refresh_token_reused (the session is now revoked)", body = ErrorBody)))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let presented = body.into_inner().refresh_token;
     if presented.is_empty() || presented.len() > 256 {
@@ -196,6 +198,14 @@ pub async fn refresh(
         RefreshOutcome::Rotated(session) => session,
         RefreshOutcome::Reused { session_id } => {
             tracing::warn!(%session_id, "spent refresh token presented again: session revoked");
+            if let Some(s) = state.store.session(session_id).await? {
+                state.engine.router.close_device_session(
+                    s.user_id,
+                    session_id,
+                    close::REVOKED,
+                    "session revoked",
+                );
+            }
             return Err(ApiError::RefreshTokenReused);
         }
         RefreshOutcome::Invalid => return Err(ApiError::InvalidRefreshToken),

@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use confab_storage::Block;
 use uuid::Uuid;
 
+use crate::api::body::JsonBody;
 use crate::auth::Authed;
 use crate::clock;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -45,7 +46,7 @@ pub async fn list_blocked(
 pub async fn block(
     state: web::Data<AppState>,
     me: Authed,
-    body: web::Json<BlockRequest>,
+    body: JsonBody<BlockRequest>,
 ) -> ApiResult<HttpResponse> {
     let target = body.into_inner().user_id;
     if target == me.user_id {

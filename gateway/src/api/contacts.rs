@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use confab_storage::Contact;
 use uuid::Uuid;
 
+use crate::api::body::JsonBody;
 use crate::auth::Authed;
 use crate::clock;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -58,7 +59,7 @@ pub async fn list_contacts(
 pub async fn add_contact(
     state: web::Data<AppState>,
     me: Authed,
-    body: web::Json<AddContactRequest>,
+    body: JsonBody<AddContactRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let name = contact_name(body.name.as_deref())?;
@@ -90,7 +91,7 @@ pub async fn rename_contact(
     state: web::Data<AppState>,
     me: Authed,
     path: web::Path<Uuid>,
-    body: web::Json<RenameContactRequest>,
+    body: JsonBody<RenameContactRequest>,
 ) -> ApiResult<HttpResponse> {
     let name = contact_name(body.into_inner().name.as_deref())?;
     let contact = state

@@ -3,12 +3,15 @@
 
 pub mod auth;
 pub mod blocks;
+pub mod body;
+pub mod chats;
 pub mod contacts;
+pub mod messages;
 pub mod users;
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::ServiceResponse;
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, HttpRequest, ResponseError};
@@ -58,29 +61,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/me/blocked/{user_id}").route(delete().to(blocks::unblock)))
             .service(resource("/search").route(get().to(users::search)))
             .service(resource("/{user_id}").route(get().to(users::profile))),
-    );
+    )
+    .service(resource("/api/chats").route(get().to(chats::list)))
+    .service(
+        web::scope("/api/chats")
+            .service(resource("/direct").route(post().to(chats::open_direct)))
+            .service(resource("/groups").route(post().to(chats::create_group)))
+            .service(resource("/{chat_id}").route(get().to(chats::get)))
+            .service(resource("/{chat_id}/messages").route(get().to(chats::history)))
+            .service(resource("/{chat_id}/read").route(post().to(chats::read))),
+    )
+    .service(resource("/api/messages").route(post().to(messages::send)))
+    .service(resource("/api/messages/{chat_id}/{seq}/info").route(get().to(messages::info)));
 }
 
-/// Extractor configuration: bodies, paths and queries that do not parse become typed errors.
-pub fn extractor_config(
-    max_body_bytes: usize,
-) -> (web::JsonConfig, web::PathConfig, web::QueryConfig) {
-    let json = web::JsonConfig::default()
-        .limit(max_body_bytes)
-        .error_handler(move |err, _req| {
-            match err {
-                JsonPayloadError::Overflow { .. }
-                | JsonPayloadError::OverflowKnownLength { .. } => {
-                    ApiError::PayloadTooLarge(max_body_bytes)
-                }
-                JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-                JsonPayloadError::Deserialize(e) => {
-                    ApiError::MalformedJson(format!("invalid JSON body: {e}"))
-                }
-                other => ApiError::MalformedJson(format!("cannot read the body: {other}")),
-            }
-            .into()
-        });
+/// Extractor configuration: paths and queries that do not parse become typed errors (bodies
+/// are read by [`body::JsonBody`]).
+pub fn extractor_config() -> (web::PathConfig, web::QueryConfig) {
     let path = web::PathConfig::default().error_handler(|err: PathError, _req: &HttpRequest| {
         ApiError::InvalidPath(format!("invalid path parameter: {err}")).into()
     });
@@ -88,7 +85,7 @@ pub fn extractor_config(
         web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req: &HttpRequest| {
             ApiError::InvalidQuery(format!("invalid query: {err}")).into()
         });
-    (json, path, query)
+    (path, query)
 }
 
 /// Rewrites the framework's own bare 404 and 405 responses (no route, wrong method) into the

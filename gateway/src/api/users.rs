@@ -6,6 +6,7 @@ use confab_engine::privacy::{visible_profile, Relation};
 use confab_storage::{PrivacySettings, ProfileUpdate, User};
 use uuid::Uuid;
 
+use crate::api::body::JsonBody;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -50,7 +51,7 @@ pub async fn me(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpRespons
 pub async fn update_me(
     state: web::Data<AppState>,
     me: Authed,
-    body: web::Json<UpdateProfileRequest>,
+    body: JsonBody<UpdateProfileRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     if body.display_name.is_none() && body.about.is_none() && body.photo.is_none() {
@@ -136,7 +137,7 @@ pub async fn privacy(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpRe
 pub async fn update_privacy(
     state: web::Data<AppState>,
     me: Authed,
-    body: web::Json<UpdatePrivacyRequest>,
+    body: JsonBody<UpdatePrivacyRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let current = state.store.privacy(me.user_id).await?;

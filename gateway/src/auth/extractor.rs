@@ -1,6 +1,6 @@
 //! `Authed`: the caller of a protected endpoint, proven by a valid access token whose device
-//! session is still live and whose account is enabled, checked on every request so logout and
-//! revocation take effect at once.
+//! session is still live and whose account is enabled, checked on every request (and at every
+//! WebSocket upgrade) so logout and revocation take effect at once.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,28 +28,32 @@ impl FromRequest for Authed {
         let token = bearer(req);
         Box::pin(async move {
             let state = state.ok_or(ApiError::Internal)?;
-            let token = token?;
-            let claims = state.tokens.verify_access(&token)?;
-            let session = state.store.session(claims.sid).await?;
-            let live =
-                session.is_some_and(|s| s.user_id == claims.sub && s.is_live(clock::now_millis()));
-            if !live {
-                return Err(ApiError::Unauthorized(
-                    "this session has been logged out or revoked",
-                ));
-            }
-            match state.store.user(claims.sub).await? {
-                Some(user) if !user.disabled => Ok(Authed {
-                    user_id: claims.sub,
-                    session_id: claims.sid,
-                }),
-                _ => Err(ApiError::Unauthorized("this account is disabled")),
-            }
+            authenticate(&state, &token?).await
         })
     }
 }
 
-fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+/// Checks an access token, its device session and its account.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Authed, ApiError> {
+    let claims = state.tokens.verify_access(token)?;
+    let session = state.store.session(claims.sid).await?;
+    let live = session.is_some_and(|s| s.user_id == claims.sub && s.is_live(clock::now_millis()));
+    if !live {
+        return Err(ApiError::Unauthorized(
+            "this session has been logged out or revoked",
+        ));
+    }
+    match state.store.user(claims.sub).await? {
+        Some(user) if !user.disabled => Ok(Authed {
+            user_id: claims.sub,
+            session_id: claims.sid,
+        }),
+        _ => Err(ApiError::Unauthorized("this account is disabled")),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let value = req
         .headers()
         .get(AUTHORIZATION)

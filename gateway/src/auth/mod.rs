@@ -6,5 +6,5 @@ pub mod password;
 pub mod secret;
 mod tokens;
 
-pub use extractor::Authed;
+pub use extractor::{authenticate, bearer, Authed};
 pub use tokens::{refresh_hash, Claims, IssuedRefresh, TokenService};

@@ -5,6 +5,15 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+/// Refuses an explicit `null` where a field may only be absent or a value.
+fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -126,9 +135,9 @@ pub struct SessionList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub display_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub about: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -215,13 +224,13 @@ impl From<PrivacySettings> for Privacy {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePrivacyRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub last_seen: Option<VisibilityDto>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub profile_photo: Option<VisibilityDto>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub about: Option<VisibilityDto>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub status: Option<VisibilityDto>,
 }
 

@@ -48,7 +48,11 @@ impl ScyllaConfig {
     /// Checks what can be checked without a cluster. The keyspace name and the replication map
     /// end up inside CQL text (DDL cannot take bind markers), so both are checked strictly.
     pub fn validate(&self) -> StoreResult<()> {
-        let invalid = |m: String| Err(StoreError::Unavailable(format!("invalid scylla config: {m}")));
+        let invalid = |m: String| {
+            Err(StoreError::Unavailable(format!(
+                "invalid scylla config: {m}"
+            )))
+        };
         if self.contact_points.is_empty() || self.contact_points.iter().any(|c| c.trim().is_empty())
         {
             return invalid("contact_points must list at least one host:port".into());

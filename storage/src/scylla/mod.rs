@@ -20,12 +20,15 @@
 //! them (e.g. after a restart) and reconnects on its own, so the store recovers when the
 //! database returns. While it is away every operation fails with [`StoreError::Unavailable`].
 
+mod chats;
 mod config;
 mod lazy;
+mod receipts;
 mod rows;
 mod schema;
 mod social;
 mod statements;
+mod timeline;
 mod users;
 
 use std::sync::Arc;
@@ -72,11 +75,7 @@ impl ScyllaStore {
         let st = Statements::prepare(&session, &nodes).await?;
         tracing::info!(nodes = %nodes, keyspace = %config.keyspace, "scylla store connected");
         Ok(ScyllaStore {
-            inner: Arc::new(Inner {
-                session,
-                st,
-                nodes,
-            }),
+            inner: Arc::new(Inner { session, st, nodes }),
         })
     }
 
@@ -103,7 +102,9 @@ async fn open_session(config: &ScyllaConfig) -> StoreResult<(Session, String)> {
     let consistency = config.consistency_level()?;
     let mut policy = DefaultPolicy::builder();
     if let Some(dc) = &config.local_datacenter {
-        policy = policy.prefer_datacenter(dc.clone()).permit_dc_failover(false);
+        policy = policy
+            .prefer_datacenter(dc.clone())
+            .permit_dc_failover(false);
     }
     let profile = ExecutionProfile::builder()
         .consistency(consistency)
@@ -170,6 +171,30 @@ impl ScyllaStore {
             .execute_unpaged(statement, values)
             .await
             .map_err(|e| exec_error(self.nodes(), e))
+    }
+
+    /// Every row of a statement that may return many (a whole partition), page by page, so
+    /// neither the server nor the driver ever holds more than one page.
+    async fn all_pages<R, V>(&self, statement: &PreparedStatement, values: V) -> StoreResult<Vec<R>>
+    where
+        R: for<'f> scylla::deserialize::row::DeserializeRow<'f, 'f>,
+        V: SerializeRow,
+    {
+        let mut out = Vec::new();
+        let mut paging = scylla::response::PagingState::start();
+        loop {
+            let (result, next) = self
+                .inner
+                .session
+                .execute_single_page(statement, &values, paging)
+                .await
+                .map_err(|e| exec_error(self.nodes(), e))?;
+            out.extend(rows::all::<R>(result)?);
+            match next.into_paging_control_flow() {
+                std::ops::ControlFlow::Continue(state) => paging = state,
+                std::ops::ControlFlow::Break(()) => return Ok(out),
+            }
+        }
     }
 }
 

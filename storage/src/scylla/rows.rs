@@ -154,7 +154,11 @@ mod tests {
 
     #[test]
     fn visibilities_roundtrip() {
-        for v in [Visibility::Everyone, Visibility::Contacts, Visibility::Nobody] {
+        for v in [
+            Visibility::Everyone,
+            Visibility::Contacts,
+            Visibility::Nobody,
+        ] {
             assert_eq!(
                 visibility(Some(visibility_name(v).into()), Visibility::Nobody).unwrap(),
                 v

@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_privacy_contacts_blocks.cql",
         cql: include_str!("../../schema/0002_privacy_contacts_blocks.cql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_chats_timelines_receipts.cql",
+        cql: include_str!("../../schema/0003_chats_timelines_receipts.cql"),
+    },
 ];
 
 /// The schema version this build applies.
@@ -57,7 +62,11 @@ const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (\
 
 /// Creates the keyspace if needed, makes it the session's keyspace, applies what is missing,
 /// and returns the version now in force.
-pub(crate) async fn apply(session: &Session, config: &ScyllaConfig, nodes: &str) -> StoreResult<u32> {
+pub(crate) async fn apply(
+    session: &Session,
+    config: &ScyllaConfig,
+    nodes: &str,
+) -> StoreResult<u32> {
     let ks = &config.keyspace;
     ddl(
         session,
@@ -71,7 +80,9 @@ pub(crate) async fn apply(session: &Session, config: &ScyllaConfig, nodes: &str)
     session
         .use_keyspace(ks.as_str(), false)
         .await
-        .map_err(|e| StoreError::Unavailable(format!("Cassandra/ScyllaDB at {nodes}: USE {ks}: {e}")))?;
+        .map_err(|e| {
+            StoreError::Unavailable(format!("Cassandra/ScyllaDB at {nodes}: USE {ks}: {e}"))
+        })?;
     ddl(session, nodes, CREATE_VERSION_TABLE).await?;
 
     let select_cql = "SELECT version, checksum FROM schema_version WHERE scope = ?";
@@ -102,7 +113,11 @@ pub(crate) async fn apply(session: &Session, config: &ScyllaConfig, nodes: &str)
         let sum = checksum(m.cql);
         if let Some(recorded) = applied.get(&version) {
             if recorded.as_deref() != Some(sum.as_str()) {
-                tracing::warn!(version, file = m.name, "schema file changed after it was applied");
+                tracing::warn!(
+                    version,
+                    file = m.name,
+                    "schema file changed after it was applied"
+                );
             }
             continue;
         }

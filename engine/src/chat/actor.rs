@@ -1,0 +1,421 @@
+//! The chat actor: it orders a chat's events, makes them durable, acknowledges them and fans
+//! them out to every member's live sockets.
+//!
+//! Sends are appended in arrival order. While one append is in flight, new sends queue up and
+//! go to the store together as the next batch: one durable write acknowledges many messages,
+//! and a chat's order is exactly the order its actor received them. The store assigns the
+//! sequence numbers inside the same transaction, so a retried send (same client id) can never
+//! leave a gap.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use confab_storage::{
+    AppendOutcome, Chat, ChatKind, Millis, NewEvent, ReceiptKind, Store, StoredEvent,
+};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::ChatDirectory;
+use crate::content::kind;
+use crate::error::{EngineError, EngineResult};
+use crate::metrics;
+use crate::push::{Push, PushKind};
+use crate::router::Router;
+
+/// How many recent (seq, sender) pairs a chat remembers to route receipts to senders.
+const RECENT_SENDERS: usize = 4096;
+/// A chat that does not exist is forgotten quickly.
+const MISSING_IDLE: Duration = Duration::from_secs(5);
+
+/// Append a message from `sender`.
+#[derive(Message)]
+#[rtype(result = "EngineResult<Sent>")]
+pub struct Post {
+    pub sender: Uuid,
+    pub client_id: Option<String>,
+    pub kind: &'static str,
+    pub body: String,
+}
+
+/// The ack of a post: it is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub chat_id: Uuid,
+    pub seq: u64,
+    pub at: Millis,
+    pub client_id: Option<String>,
+    pub duplicate: bool,
+}
+
+/// Move `user`'s receipt pointer.
+#[derive(Message)]
+#[rtype(result = "EngineResult<()>")]
+pub struct Mark {
+    pub user: Uuid,
+    pub kind: ReceiptKind,
+    pub seq: u64,
+    pub at: Millis,
+}
+
+/// `user` started or stopped typing: ephemeral, never stored.
+#[derive(Message)]
+#[rtype(result = "EngineResult<()>")]
+pub struct Typing {
+    pub user: Uuid,
+    pub typing: bool,
+}
+
+struct Pending {
+    post: Post,
+    at: Millis,
+    received: Instant,
+    reply: oneshot::Sender<EngineResult<Sent>>,
+}
+
+enum Phase {
+    Loading,
+    Missing,
+    Ready,
+}
+
+pub struct ChatActor {
+    chat_id: Uuid,
+    store: Arc<dyn Store>,
+    router: Arc<Router>,
+    directory: Weak<ChatDirectory>,
+    idle_after: Duration,
+    phase: Phase,
+    chat: Option<Chat>,
+    /// Sorted user ids.
+    members: Vec<Uuid>,
+    last_seq: u64,
+    pending: Vec<Pending>,
+    writing: bool,
+    recent: VecDeque<(u64, Uuid)>,
+    last_used: Instant,
+}
+
+impl ChatActor {
+    pub fn new(
+        chat_id: Uuid,
+        store: Arc<dyn Store>,
+        router: Arc<Router>,
+        directory: Weak<ChatDirectory>,
+        idle_after: Duration,
+    ) -> Self {
+        ChatActor {
+            chat_id,
+            store,
+            router,
+            directory,
+            idle_after,
+            phase: Phase::Loading,
+            chat: None,
+            members: Vec::new(),
+            last_seq: 0,
+            pending: Vec::new(),
+            writing: false,
+            recent: VecDeque::new(),
+            last_used: Instant::now(),
+        }
+    }
+
+    fn check_member(&self, user: Uuid) -> EngineResult<()> {
+        match self.phase {
+            Phase::Missing => Err(EngineError::NotFound("chat")),
+            _ if self.members.binary_search(&user).is_ok() => Ok(()),
+            _ => Err(EngineError::NotAMember),
+        }
+    }
+
+    /// The two members of a 1:1 chat.
+    fn direct_pair(&self) -> Option<(Uuid, Uuid)> {
+        match (&self.chat, self.members.as_slice()) {
+            (Some(c), [a, b]) if c.kind == ChatKind::Direct => Some((*a, *b)),
+            _ => None,
+        }
+    }
+
+    /// Sends the queued posts to the store as one batch, unless a batch is in flight.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.writing || self.pending.is_empty() {
+            return;
+        }
+        self.writing = true;
+        let batch = std::mem::take(&mut self.pending);
+        let store = self.store.clone();
+        let chat_id = self.chat_id;
+        let pair = self.direct_pair();
+        let events: Vec<NewEvent> = batch
+            .iter()
+            .map(|p| NewEvent {
+                sender: p.post.sender,
+                at: p.at,
+                client_id: p.post.client_id.clone(),
+                kind: p.post.kind.to_owned(),
+                body: p.post.body.clone(),
+            })
+            .collect();
+        let write = async move {
+            if let Some((a, b)) = pair {
+                if store.is_blocked(a, b).await? || store.is_blocked(b, a).await? {
+                    return Err(EngineError::Blocked("you cannot message this user"));
+                }
+            }
+            let started = Instant::now();
+            let outcomes = store.append(chat_id, events).await?;
+            metrics::get()
+                .store_write
+                .with_label_values(&["append"])
+                .observe(started.elapsed().as_secs_f64());
+            Ok(outcomes)
+        };
+        ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
+            act.writing = false;
+            act.complete(batch, result);
+            act.flush(ctx);
+        }));
+    }
+
+    fn complete(&mut self, batch: Vec<Pending>, result: EngineResult<Vec<AppendOutcome>>) {
+        let outcomes = match result {
+            Ok(o) if o.len() == batch.len() => o,
+            Ok(_) => {
+                tracing::error!(chat_id = %self.chat_id, "store returned a different number of outcomes");
+                batch
+                    .into_iter()
+                    .for_each(|p| drop(p.reply.send(Err(EngineError::Internal))));
+                return;
+            }
+            Err(e) => {
+                batch
+                    .into_iter()
+                    .for_each(|p| drop(p.reply.send(Err(e.clone()))));
+                return;
+            }
+        };
+        let m = metrics::get();
+        for (pending, outcome) in batch.into_iter().zip(outcomes) {
+            let duplicate = matches!(outcome, AppendOutcome::Duplicate(_));
+            let event = match outcome {
+                AppendOutcome::Stored(e) | AppendOutcome::Duplicate(e) => e,
+            };
+            let sent = Sent {
+                chat_id: self.chat_id,
+                seq: event.seq,
+                at: event.at,
+                client_id: event.client_id.clone(),
+                duplicate,
+            };
+            let _ = pending.reply.send(Ok(sent));
+            m.send_to_ack
+                .observe(pending.received.elapsed().as_secs_f64());
+            if !duplicate {
+                self.fan_out(event);
+            }
+        }
+    }
+
+    /// Queues a stored event on every member's sockets (the sender's too).
+    fn fan_out(&mut self, event: StoredEvent) {
+        let started = Instant::now();
+        self.last_seq = self.last_seq.max(event.seq);
+        if event.is_message() {
+            if self.recent.len() == RECENT_SENDERS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back((event.seq, event.sender));
+        }
+        let push = Push::new(PushKind::Event(event));
+        let mut delivered = 0;
+        for member in &self.members {
+            delivered += self.router.deliver(*member, &push, None);
+        }
+        let m = metrics::get();
+        m.events_out
+            .with_label_values(&["event"])
+            .inc_by(delivered as u64);
+        m.fanout.observe(started.elapsed().as_secs_f64());
+    }
+
+    /// The senders (other than `reader`) of messages with seq in `(from, to]` that this actor
+    /// remembers.
+    fn senders_between(&self, from: u64, to: u64, reader: Uuid) -> Vec<Uuid> {
+        let mut senders: Vec<Uuid> = self
+            .recent
+            .iter()
+            .filter(|(seq, sender)| *seq > from && *seq <= to && *sender != reader)
+            .map(|(_, sender)| *sender)
+            .collect();
+        senders.sort_unstable();
+        senders.dedup();
+        senders
+    }
+}
+
+impl Actor for ChatActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        metrics::get().live_chat_actors.inc();
+        let store = self.store.clone();
+        let chat_id = self.chat_id;
+        let load = async move {
+            let Some(chat) = store.chat(chat_id).await? else {
+                return Ok(None);
+            };
+            let mut members: Vec<Uuid> = store
+                .members(chat_id)
+                .await?
+                .into_iter()
+                .map(|m| m.user_id)
+                .collect();
+            members.sort_unstable();
+            let state = store.chat_state(chat_id).await?;
+            let recent = store
+                .events_before(chat_id, state.last_seq + 1, 256)
+                .await?;
+            Ok::<_, EngineError>(Some((chat, members, state.last_seq, recent)))
+        };
+        // `wait`: no message is handled before the chat is loaded.
+        ctx.wait(load.into_actor(self).map(|loaded, act, ctx| match loaded {
+            Ok(Some((chat, members, last_seq, recent))) => {
+                act.chat = Some(chat);
+                act.members = members;
+                act.last_seq = last_seq;
+                act.recent = recent
+                    .iter()
+                    .filter(|e| e.is_message())
+                    .map(|e| (e.seq, e.sender))
+                    .collect();
+                act.phase = Phase::Ready;
+            }
+            Ok(None) => act.phase = Phase::Missing,
+            Err(e) => {
+                tracing::error!(chat_id = %act.chat_id, error = %e, "cannot load chat");
+                ctx.stop();
+            }
+        }));
+        let tick = (self.idle_after / 4).clamp(Duration::from_millis(500), Duration::from_secs(30));
+        ctx.run_interval(tick, |act, ctx| {
+            let limit = if matches!(act.phase, Phase::Missing) {
+                MISSING_IDLE
+            } else {
+                act.idle_after
+            };
+            if !act.writing && act.pending.is_empty() && act.last_used.elapsed() >= limit {
+                if let Some(directory) = act.directory.upgrade() {
+                    directory.forget(act.chat_id, &ctx.address());
+                }
+                ctx.stop();
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        metrics::get().live_chat_actors.dec();
+        for p in self.pending.drain(..) {
+            let _ = p.reply.send(Err(EngineError::Unavailable));
+        }
+    }
+}
+
+impl Handler<Post> for ChatActor {
+    type Result = ResponseFuture<EngineResult<Sent>>;
+
+    fn handle(&mut self, post: Post, ctx: &mut Context<Self>) -> Self::Result {
+        self.last_used = Instant::now();
+        if let Err(e) = self.check_member(post.sender) {
+            return Box::pin(async move { Err(e) });
+        }
+        if post.kind == kind::MESSAGE {
+            metrics::get().events_in.with_label_values(&["send"]).inc();
+        }
+        let (reply, answer) = oneshot::channel();
+        self.pending.push(Pending {
+            post,
+            at: crate::clock::now_millis(),
+            received: Instant::now(),
+            reply,
+        });
+        self.flush(ctx);
+        Box::pin(async move { answer.await.unwrap_or(Err(EngineError::Unavailable)) })
+    }
+}
+
+impl Handler<Mark> for ChatActor {
+    type Result = ResponseActFuture<Self, EngineResult<()>>;
+
+    fn handle(&mut self, mark: Mark, _: &mut Context<Self>) -> Self::Result {
+        self.last_used = Instant::now();
+        if let Err(e) = self.check_member(mark.user) {
+            return Box::pin(fut::ready(Err(e)));
+        }
+        if mark.seq == 0 || mark.seq > self.last_seq {
+            let message = format!("seq: must be 1 to the chat's last seq ({})", self.last_seq);
+            return Box::pin(fut::ready(Err(EngineError::Validation(message))));
+        }
+        let store = self.store.clone();
+        let (chat_id, user, kind, seq, at) =
+            (self.chat_id, mark.user, mark.kind, mark.seq, mark.at);
+        let write = async move {
+            let started = Instant::now();
+            let moved = store.mark(chat_id, user, kind, seq, at).await;
+            metrics::get()
+                .store_write
+                .with_label_values(&["receipt"])
+                .observe(started.elapsed().as_secs_f64());
+            moved
+        };
+        Box::pin(write.into_actor(self).map(move |moved, act, _| {
+            let moved = moved?;
+            let m = metrics::get();
+            for advance in moved {
+                let push = Push::new(PushKind::Receipt {
+                    chat_id,
+                    user_id: user,
+                    kind: advance.kind,
+                    up_to_seq: advance.to_seq,
+                    at,
+                });
+                let mut delivered = 0;
+                for sender in act.senders_between(advance.from_seq, advance.to_seq, user) {
+                    delivered += act.router.deliver(sender, &push, None);
+                }
+                if advance.kind == ReceiptKind::Read {
+                    // My other devices clear the chat's unread badge too.
+                    delivered += act.router.deliver(user, &push, None);
+                }
+                m.events_out
+                    .with_label_values(&["receipt"])
+                    .inc_by(delivered as u64);
+            }
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<Typing> for ChatActor {
+    type Result = EngineResult<()>;
+
+    fn handle(&mut self, typing: Typing, _: &mut Context<Self>) -> Self::Result {
+        self.check_member(typing.user)?;
+        let push = Push::new(PushKind::Typing {
+            chat_id: self.chat_id,
+            user_id: typing.user,
+            typing: typing.typing,
+        });
+        let mut delivered = 0;
+        for member in self.members.iter().filter(|m| **m != typing.user) {
+            delivered += self.router.deliver(*member, &push, None);
+        }
+        metrics::get()
+            .events_out
+            .with_label_values(&["typing"])
+            .inc_by(delivered as u64);
+        Ok(())
+    }
+}

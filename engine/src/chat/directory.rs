@@ -1,0 +1,86 @@
+//! Finds or starts the actor of a chat. Actors are spread over one arbiter (thread) per core
+//! by chat id, so one busy chat cannot stall the others and all cores share the work.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::{Actor, Addr, Arbiter, ArbiterHandle};
+use confab_storage::Store;
+use uuid::Uuid;
+
+use super::ChatActor;
+use crate::router::Router;
+
+const SHARDS: usize = 64;
+
+pub struct ChatDirectory {
+    shards: Vec<Mutex<HashMap<Uuid, Addr<ChatActor>>>>,
+    arbiters: Vec<ArbiterHandle>,
+    /// Kept so the arbiters live as long as the directory.
+    _owned: Vec<Arbiter>,
+    store: Arc<dyn Store>,
+    router: Arc<Router>,
+    idle_after: Duration,
+}
+
+impl ChatDirectory {
+    /// Starts `threads` arbiters (at least one) for the chat actors.
+    pub fn new(
+        store: Arc<dyn Store>,
+        router: Arc<Router>,
+        threads: usize,
+        idle_after: Duration,
+    ) -> Arc<Self> {
+        let owned: Vec<Arbiter> = (0..threads.max(1)).map(|_| Arbiter::new()).collect();
+        Arc::new(ChatDirectory {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            arbiters: owned.iter().map(Arbiter::handle).collect(),
+            _owned: owned,
+            store,
+            router,
+            idle_after,
+        })
+    }
+
+    /// The chat's actor, started if it is not running.
+    pub fn get(self: &Arc<Self>, chat_id: Uuid) -> Addr<ChatActor> {
+        let key = chat_id.as_u128();
+        let mut shard = self.shards[(key % SHARDS as u128) as usize]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(addr) = shard.get(&chat_id).filter(|a| a.connected()) {
+            return addr.clone();
+        }
+        let arbiter = &self.arbiters[((key >> 64) as usize) % self.arbiters.len()];
+        let (store, router, directory, idle) = (
+            self.store.clone(),
+            self.router.clone(),
+            Arc::downgrade(self),
+            self.idle_after,
+        );
+        let addr = ChatActor::start_in_arbiter(arbiter, move |_| {
+            ChatActor::new(chat_id, store, router, directory, idle)
+        });
+        shard.insert(chat_id, addr.clone());
+        addr
+    }
+
+    /// Called by an actor that stops: forgets it unless a newer actor took its place.
+    pub fn forget(&self, chat_id: Uuid, addr: &Addr<ChatActor>) {
+        let key = chat_id.as_u128();
+        let mut shard = self.shards[(key % SHARDS as u128) as usize]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if shard.get(&chat_id).is_some_and(|a| a == addr) {
+            shard.remove(&chat_id);
+        }
+    }
+
+    pub fn running(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+}

@@ -1,0 +1,176 @@
+//! Which sockets each user has open on this node, and who watches whose presence.
+//!
+//! Chat actors on every arbiter fan out through the router concurrently, so it is sharded
+//! read-mostly maps rather than an actor: a delivery is a shard read lock and a queue push.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use uuid::Uuid;
+
+use crate::push::{CloseSession, Offer, Outbound, Push, SessionHandle};
+
+const SHARDS: usize = 64;
+
+#[derive(Default)]
+pub struct Router {
+    sessions: Vec<RwLock<HashMap<Uuid, Vec<SessionHandle>>>>,
+    /// watched user -> the sockets subscribed to their presence (with the viewer's user id).
+    watchers: Mutex<HashMap<Uuid, HashMap<u64, (Uuid, SessionHandle)>>>,
+    /// socket -> the users it watches, to clean up on disconnect.
+    watching: Mutex<HashMap<u64, HashSet<Uuid>>>,
+}
+
+/// Most users one socket may watch.
+pub const MAX_WATCHED: usize = 1024;
+
+impl Router {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Router {
+            sessions: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            ..Default::default()
+        })
+    }
+
+    fn shard(&self, user: Uuid) -> &RwLock<HashMap<Uuid, Vec<SessionHandle>>> {
+        &self.sessions[(user.as_u128() % SHARDS as u128) as usize]
+    }
+
+    /// Adds a socket; `true` if it is the user's first on this node (they came online).
+    pub fn register(&self, handle: SessionHandle) -> bool {
+        let mut map = self
+            .shard(handle.user_id)
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let list = map.entry(handle.user_id).or_default();
+        list.push(handle);
+        crate::metrics::get().live_sessions.inc();
+        list.len() == 1
+    }
+
+    /// Removes a socket; `true` if it was the user's last (they went offline).
+    pub fn unregister(&self, user: Uuid, conn_id: u64) -> bool {
+        self.unwatch_all(conn_id);
+        let mut map = self.shard(user).write().unwrap_or_else(|p| p.into_inner());
+        let Some(list) = map.get_mut(&user) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|h| h.conn_id != conn_id);
+        if list.len() < before {
+            crate::metrics::get().live_sessions.dec();
+        }
+        if list.is_empty() {
+            map.remove(&user);
+            return before > 0;
+        }
+        false
+    }
+
+    pub fn is_online(&self, user: Uuid) -> bool {
+        self.shard(user)
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&user)
+    }
+
+    /// Queues `push` on every socket of `user` except `skip_conn`; returns how many took it.
+    pub fn deliver(&self, user: Uuid, push: &Arc<Push>, skip_conn: Option<u64>) -> usize {
+        let map = self.shard(user).read().unwrap_or_else(|p| p.into_inner());
+        let Some(list) = map.get(&user) else { return 0 };
+        let mut delivered = 0;
+        for handle in list.iter().filter(|h| Some(h.conn_id) != skip_conn) {
+            match handle.offer(Outbound::Push(push.clone())) {
+                Offer::Queued => delivered += 1,
+                Offer::SlowConsumer => crate::metrics::get().outbound_dropped.inc(),
+                Offer::Closed => {}
+            }
+        }
+        delivered
+    }
+
+    /// Closes every socket of one device session (logout, revocation).
+    pub fn close_device_session(
+        &self,
+        user: Uuid,
+        device_session: Uuid,
+        code: u16,
+        reason: &'static str,
+    ) {
+        let map = self.shard(user).read().unwrap_or_else(|p| p.into_inner());
+        for h in map
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter(|h| h.device_session == device_session)
+        {
+            h.control.do_send(CloseSession { code, reason });
+        }
+    }
+
+    /// Closes every socket on this node (shutdown).
+    pub fn close_all(&self, code: u16, reason: &'static str) {
+        for shard in &self.sessions {
+            let map = shard.read().unwrap_or_else(|p| p.into_inner());
+            for h in map.values().flatten() {
+                let _ = h.out.try_send(Outbound::Close(code, reason));
+                h.control.do_send(CloseSession { code, reason });
+            }
+        }
+    }
+
+    /// Subscribes `viewer`'s socket to `watched`'s presence. `false` if the socket is at its limit.
+    pub fn watch(&self, watched: Uuid, viewer: Uuid, handle: &SessionHandle) -> bool {
+        let mut watching = self.watching.lock().unwrap_or_else(|p| p.into_inner());
+        let set = watching.entry(handle.conn_id).or_default();
+        if !set.contains(&watched) && set.len() >= MAX_WATCHED {
+            return false;
+        }
+        set.insert(watched);
+        let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        watchers
+            .entry(watched)
+            .or_default()
+            .insert(handle.conn_id, (viewer, handle.clone()));
+        true
+    }
+
+    pub fn unwatch(&self, watched: Uuid, conn_id: u64) {
+        let mut watching = self.watching.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = watching.get_mut(&conn_id) {
+            set.remove(&watched);
+        }
+        drop(watching);
+        self.drop_watcher(watched, conn_id);
+    }
+
+    fn unwatch_all(&self, conn_id: u64) {
+        let watched = self
+            .watching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&conn_id);
+        for w in watched.into_iter().flatten() {
+            self.drop_watcher(w, conn_id);
+        }
+    }
+
+    fn drop_watcher(&self, watched: Uuid, conn_id: u64) {
+        let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = watchers.get_mut(&watched) {
+            m.remove(&conn_id);
+            if m.is_empty() {
+                watchers.remove(&watched);
+            }
+        }
+    }
+
+    /// The sockets watching `user`, with each viewer's user id.
+    pub fn watchers_of(&self, user: Uuid) -> Vec<(Uuid, SessionHandle)> {
+        let watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        watchers
+            .get(&user)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}

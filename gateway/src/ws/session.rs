@@ -1,0 +1,392 @@
+//! The session actor: one per socket (one logged-in device). It reads the client's frames,
+//! checks them, hands commands to the engine and answers each one. Everything it writes goes
+//! through the bounded outbound queue shared with the engine's fan-out (see `ws::io`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_http::ws::ProtocolError;
+use bytes::Bytes;
+use confab_engine::chats::MAX_SYNC_LIMIT;
+use confab_engine::push::{close, CloseSession, Offer, Outbound, SessionHandle};
+use confab_engine::{Engine, EngineError};
+use confab_storage::ReceiptKind;
+use uuid::Uuid;
+
+use super::io::Inbound;
+use crate::wire::ws::{self as wire, Request, SyncedChat};
+
+pub const HEARTBEAT: Duration = Duration::from_secs(20);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Text frames over this get `frame_too_large` and are skipped; the session carries on.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Inbound frame budget: a burst of this many, refilled at `RATE_PER_SEC`.
+const RATE_BURST: f64 = 100.0;
+const RATE_PER_SEC: f64 = 50.0;
+/// Consecutive frames refused for rate before the socket is closed (4029).
+const FLOOD_LIMIT: u32 = 1000;
+const TYPING_INTERVAL: Duration = Duration::from_secs(1);
+const DEFAULT_SYNC_LIMIT: usize = 200;
+
+pub struct WsSession {
+    engine: Arc<Engine>,
+    handle: SessionHandle,
+    last_heard: Instant,
+    tokens: f64,
+    refilled: Instant,
+    refused_in_a_row: u32,
+    last_typing: HashMap<Uuid, Instant>,
+    closing: bool,
+}
+
+impl WsSession {
+    pub fn new(engine: Arc<Engine>, handle: SessionHandle) -> Self {
+        WsSession {
+            engine,
+            handle,
+            last_heard: Instant::now(),
+            tokens: RATE_BURST,
+            refilled: Instant::now(),
+            refused_in_a_row: 0,
+            last_typing: HashMap::new(),
+            closing: false,
+        }
+    }
+
+    fn send(&self, frame: Bytes) {
+        self.handle.offer(Outbound::Frame(frame));
+    }
+
+    fn error(&self, id: Option<&str>, code: &str, message: &str) {
+        self.send(wire::error(id, code, message));
+    }
+
+    fn engine_error(&self, id: &str, e: &EngineError) {
+        self.error(Some(id), e.code(), &e.to_string());
+    }
+
+    fn close(&mut self, ctx: &mut Context<Self>, code: u16, reason: &'static str) {
+        if !self.closing {
+            self.closing = true;
+            let _ = self.handle.out.try_send(Outbound::Close(code, reason));
+        }
+        ctx.stop();
+    }
+
+    /// Takes one frame from the budget; `false` if over the rate.
+    fn admit(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens
+            + now.duration_since(self.refilled).as_secs_f64() * RATE_PER_SEC)
+            .min(RATE_BURST);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.refused_in_a_row = 0;
+            true
+        } else {
+            self.refused_in_a_row += 1;
+            false
+        }
+    }
+
+    fn on_text(&mut self, text: Bytes, ctx: &mut Context<Self>) {
+        if text.len() > MAX_FRAME_BYTES {
+            let message = format!("frames are limited to {MAX_FRAME_BYTES} bytes");
+            self.error(None, "frame_too_large", &message);
+            return;
+        }
+        let (id, request) = match wire::parse(&text) {
+            Ok(parsed) => parsed,
+            Err(bad) => {
+                self.error(bad.id.as_deref(), bad.code, &bad.message);
+                return;
+            }
+        };
+        confab_engine::metrics::get()
+            .events_in
+            .with_label_values(&[request.name()])
+            .inc();
+        self.dispatch(id, request, ctx);
+    }
+
+    fn dispatch(&mut self, id: String, request: Request, ctx: &mut Context<Self>) {
+        let engine = self.engine.clone();
+        let me = self.handle.user_id;
+        match request {
+            Request::Ping(_) => self.send(wire::pong(&id)),
+            Request::Send(r) => {
+                let fut = async move { engine.send(me, r.chat_id, r.client_id, r.content).await };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok(sent) => act.send(wire::sent(&id, &sent)),
+                            Err(e) => act.engine_error(&id, &e),
+                        }),
+                );
+            }
+            Request::Delivered(r) | Request::Read(r) if r.seq == 0 => {
+                self.error(Some(&id), "validation_failed", "seq: must be at least 1");
+                let _ = r;
+            }
+            Request::Delivered(r) => self.mark(id, r.chat_id, ReceiptKind::Delivered, r.seq, ctx),
+            Request::Read(r) => self.mark(id, r.chat_id, ReceiptKind::Read, r.seq, ctx),
+            Request::MessageInfo(r) => {
+                let fut = async move { engine.message_info(me, r.chat_id, r.seq).await };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok((event, members)) => act.send(wire::message_info(
+                                &id,
+                                event.chat_id,
+                                event.seq,
+                                &members,
+                            )),
+                            Err(e) => act.engine_error(&id, &e),
+                        }),
+                );
+            }
+            Request::Typing(r) => {
+                let now = Instant::now();
+                if self
+                    .last_typing
+                    .get(&r.chat_id)
+                    .is_some_and(|t| now.duration_since(*t) < TYPING_INTERVAL)
+                {
+                    self.error(
+                        Some(&id),
+                        "rate_limited",
+                        "typing: at most once a second per chat",
+                    );
+                    return;
+                }
+                self.last_typing
+                    .retain(|_, t| now.duration_since(*t) < TYPING_INTERVAL);
+                self.last_typing.insert(r.chat_id, now);
+                let typing = r.state == wire::TypingState::Typing;
+                let fut = async move { engine.typing(me, r.chat_id, typing).await };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok(()) => act.send(wire::ok(&id)),
+                            Err(e) => act.engine_error(&id, &e),
+                        }),
+                );
+            }
+            Request::PresenceSubscribe(r) => {
+                if r.user_ids.len() > confab_engine::presence::MAX_SUBSCRIBE {
+                    self.error(
+                        Some(&id),
+                        "validation_failed",
+                        "user_ids: at most 256 per frame",
+                    );
+                    return;
+                }
+                let handle = self.handle.clone();
+                // Answer first: the presence frames follow the `ok`.
+                self.send(wire::ok(&id));
+                let fut = async move { engine.subscribe_presence(&handle, &r.user_ids).await };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok(true) => {}
+                            Ok(false) => act.error(
+                                None,
+                                "validation_failed",
+                                "user_ids: at most 1024 watched per session",
+                            ),
+                            Err(e) => act.error(None, e.code(), &e.to_string()),
+                        }),
+                );
+            }
+            Request::PresenceUnsubscribe(r) => {
+                self.engine
+                    .unsubscribe_presence(self.handle.conn_id, &r.user_ids);
+                self.send(wire::ok(&id));
+            }
+            Request::Sync(r) => self.sync(id, r, ctx),
+            Request::Chats(_) => {
+                let fut = async move { engine.chat_list(me).await };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok(chats) => act.send(wire::chat_list(&id, &chats)),
+                            Err(e) => act.engine_error(&id, &e),
+                        }),
+                );
+            }
+        }
+    }
+
+    fn mark(
+        &mut self,
+        id: String,
+        chat_id: Uuid,
+        kind: ReceiptKind,
+        seq: u64,
+        ctx: &mut Context<Self>,
+    ) {
+        let engine = self.engine.clone();
+        let me = self.handle.user_id;
+        let fut = async move {
+            engine
+                .mark(me, chat_id, kind, seq, confab_engine::clock::now_millis())
+                .await
+        };
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(move |result, act, _| match result {
+                    Ok(()) => act.send(wire::ok(&id)),
+                    Err(e) => act.engine_error(&id, &e),
+                }),
+        );
+    }
+
+    /// Sends each chat's missed events, then the `synced` answer. Runs as one future so the
+    /// events of a chat go out in order, before the answer.
+    fn sync(&mut self, id: String, request: wire::SyncRequest, ctx: &mut Context<Self>) {
+        if request.chats.len() > 1000 {
+            self.error(
+                Some(&id),
+                "validation_failed",
+                "chats: at most 1000 per sync",
+            );
+            return;
+        }
+        let limit = request.limit.unwrap_or(DEFAULT_SYNC_LIMIT);
+        if limit == 0 || limit > MAX_SYNC_LIMIT {
+            self.error(Some(&id), "validation_failed", "limit: must be 1 to 1000");
+            return;
+        }
+        let engine = self.engine.clone();
+        let handle = self.handle.clone();
+        let me = handle.user_id;
+        let fut = async move {
+            let mut answers = Vec::with_capacity(request.chats.len());
+            for pos in request.chats {
+                match engine.sync(me, pos.chat_id, pos.last_seq, limit).await {
+                    Ok(synced) => {
+                        let (from_seq, to_seq) = match (synced.events.first(), synced.events.last())
+                        {
+                            (Some(f), Some(l)) => (f.seq, l.seq),
+                            _ => (pos.last_seq + 1, pos.last_seq),
+                        };
+                        for event in synced.events {
+                            let push = confab_engine::push::Push::new(
+                                confab_engine::push::PushKind::Event(event),
+                            );
+                            if handle.offer(Outbound::Push(push)) != Offer::Queued {
+                                return None;
+                            }
+                        }
+                        answers.push(SyncedChat::Done {
+                            chat_id: pos.chat_id,
+                            from_seq,
+                            to_seq,
+                            last_seq: synced.last_seq,
+                            has_more: synced.has_more,
+                        });
+                    }
+                    Err(EngineError::NotFound(_) | EngineError::NotAMember) => {
+                        answers.push(SyncedChat::Failed {
+                            chat_id: pos.chat_id,
+                            error: "not_a_member",
+                        })
+                    }
+                    Err(e) => answers.push(SyncedChat::Failed {
+                        chat_id: pos.chat_id,
+                        error: e.code(),
+                    }),
+                }
+            }
+            Some(answers)
+        };
+        ctx.spawn(fut.into_actor(self).map(move |answers, act, _| {
+            if let Some(answers) = answers {
+                act.send(wire::synced(&id, &answers));
+            }
+        }));
+    }
+}
+
+impl Actor for WsSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let engine = self.engine.clone();
+        let handle = self.handle.clone();
+        self.send(wire::hello(
+            handle.user_id,
+            handle.device_session,
+            confab_engine::clock::now_millis(),
+            HEARTBEAT.as_secs(),
+            MAX_FRAME_BYTES,
+        ));
+        ctx.wait(async move { engine.connect(handle).await }.into_actor(self));
+        ctx.run_interval(HEARTBEAT, |act, ctx| {
+            if act.last_heard.elapsed() > IDLE_TIMEOUT {
+                act.close(ctx, close::HEARTBEAT_TIMEOUT, "heartbeat timeout");
+            } else {
+                act.handle.offer(Outbound::Ping);
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        let engine = self.engine.clone();
+        let (user, conn) = (self.handle.user_id, self.handle.conn_id);
+        actix::spawn(async move { engine.disconnect(user, conn).await });
+    }
+}
+
+impl StreamHandler<Result<Inbound, ProtocolError>> for WsSession {
+    fn handle(&mut self, frame: Result<Inbound, ProtocolError>, ctx: &mut Context<Self>) {
+        self.last_heard = Instant::now();
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(ProtocolError::Overflow) => {
+                return self.close(ctx, close::TOO_BIG, "frame too large")
+            }
+            Err(e) => {
+                tracing::debug!(conn_id = self.handle.conn_id, error = %e, "websocket protocol error");
+                return self.close(ctx, 1002, "protocol error");
+            }
+        };
+        match frame {
+            Inbound::Ping(data) => {
+                self.handle.offer(Outbound::Pong(data));
+            }
+            Inbound::Pong => {}
+            Inbound::Close => self.close(ctx, 1000, "bye"),
+            Inbound::TooLarge => self.close(ctx, close::TOO_BIG, "frame too large"),
+            Inbound::Binary => {
+                if self.admit() {
+                    self.error(None, "binary_not_supported", "frames must be JSON text");
+                }
+            }
+            Inbound::Text(text) => {
+                if self.admit() {
+                    self.on_text(text, ctx);
+                } else if self.refused_in_a_row > FLOOD_LIMIT {
+                    self.close(ctx, close::FLOOD, "flooding");
+                } else if self.refused_in_a_row == 1 || self.refused_in_a_row % 100 == 0 {
+                    self.error(None, "rate_limited", "too many frames; slow down");
+                }
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<CloseSession> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseSession, ctx: &mut Context<Self>) {
+        self.close(ctx, msg.code, msg.reason);
+    }
+}

@@ -1,0 +1,522 @@
+//! Every statement the backend runs, prepared once at connect. Each one names its partition key
+//! in full: no statement here scans, filters or reads an index.
+
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+use scylla::statement::Statement;
+
+use super::prepare_error;
+use crate::StoreResult;
+
+/// Rows per page for statements that may return several rows.
+pub(crate) const PAGE_SIZE: i32 = 100;
+
+/// Columns of a `User`, in the order `users::user_from_row` reads them.
+const USER_COLUMNS: &str = "id, username, phone, display_name, about, photo, created_at, disabled";
+/// Columns of a `DeviceSession`, in the order `users::session_from_row` reads them.
+/// Columns of a `StoredEvent`, in the order `timeline::event_from_row` reads them.
+const EVENT_COLUMNS: &str = "chat_id, seq, sender, at, client_id, kind, body";
+const SESSION_COLUMNS: &str =
+    "user_id, session_id, device_name, created_at, last_refreshed_at, revoked_at, refresh_expires_at";
+
+pub(crate) struct Statements {
+    pub ping: PreparedStatement,
+
+    pub insert_user: PreparedStatement,
+    pub delete_user: PreparedStatement,
+    pub select_user: PreparedStatement,
+    pub select_password_hash: PreparedStatement,
+    pub update_profile: PreparedStatement,
+    pub claim_username: PreparedStatement,
+    pub release_username: PreparedStatement,
+    pub username_owner: PreparedStatement,
+    pub claim_phone: PreparedStatement,
+    pub release_phone: PreparedStatement,
+    pub phone_owner: PreparedStatement,
+
+    pub insert_session: PreparedStatement,
+    pub select_session: PreparedStatement,
+    pub user_sessions: PreparedStatement,
+    pub revoke_session: PreparedStatement,
+    pub touch_session: PreparedStatement,
+    pub insert_session_owner: PreparedStatement,
+    pub session_owner: PreparedStatement,
+    pub insert_token: PreparedStatement,
+    pub select_token: PreparedStatement,
+    pub spend_token: PreparedStatement,
+    pub delete_token: PreparedStatement,
+
+    pub select_privacy: PreparedStatement,
+    pub upsert_privacy: PreparedStatement,
+
+    pub add_contact: PreparedStatement,
+    pub select_contact: PreparedStatement,
+    pub rename_contact: PreparedStatement,
+    pub remove_contact: PreparedStatement,
+    pub contacts_first: PreparedStatement,
+    pub contacts_after: PreparedStatement,
+
+    pub block: PreparedStatement,
+    pub unblock: PreparedStatement,
+    pub select_block: PreparedStatement,
+    pub blocks_first: PreparedStatement,
+    pub blocks_after: PreparedStatement,
+
+    pub insert_chat: PreparedStatement,
+    pub delete_chat: PreparedStatement,
+    pub select_chat: PreparedStatement,
+    pub insert_member: PreparedStatement,
+    pub delete_members: PreparedStatement,
+    pub select_members: PreparedStatement,
+    pub select_member: PreparedStatement,
+    pub insert_user_chat: PreparedStatement,
+    pub select_user_chats: PreparedStatement,
+    pub claim_pair: PreparedStatement,
+    pub select_pair: PreparedStatement,
+    pub create_state: PreparedStatement,
+    pub delete_state: PreparedStatement,
+    pub select_state: PreparedStatement,
+    pub advance_state: PreparedStatement,
+    pub clear_pending: PreparedStatement,
+
+    pub insert_event: PreparedStatement,
+    pub select_event: PreparedStatement,
+    pub events_asc: PreparedStatement,
+    pub events_desc: PreparedStatement,
+    pub unread_scan: PreparedStatement,
+    pub insert_client_id: PreparedStatement,
+    pub select_client_id: PreparedStatement,
+
+    pub select_receipts: PreparedStatement,
+    pub set_delivered: PreparedStatement,
+    pub set_read: PreparedStatement,
+    pub log_receipt: PreparedStatement,
+    pub reached: PreparedStatement,
+    pub set_last_seen: PreparedStatement,
+    pub select_last_seen: PreparedStatement,
+}
+
+/// Whether the driver may retry (or speculatively repeat) a statement: reads and plain upserts
+/// yes; lightweight transactions and deletes whose outcome we report no.
+#[derive(Clone, Copy)]
+enum Kind {
+    Idempotent,
+    Once,
+}
+use Kind::*;
+
+impl Statements {
+    pub(crate) async fn prepare(session: &Session, nodes: &str) -> StoreResult<Statements> {
+        let p = |cql: String, kind: Kind| async move {
+            let mut statement = Statement::new(cql.as_str()).with_page_size(PAGE_SIZE);
+            statement.set_is_idempotent(matches!(kind, Idempotent));
+            session
+                .prepare(statement)
+                .await
+                .map_err(|e| prepare_error(nodes, &cql, e))
+        };
+        Ok(Statements {
+            ping: p(
+                "SELECT version FROM schema_version WHERE scope = ? LIMIT 1".into(),
+                Idempotent,
+            )
+            .await?,
+
+            insert_user: p(
+                "INSERT INTO users (id, username, phone, display_name, about, photo, created_at, \
+                 disabled, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            delete_user: p("DELETE FROM users WHERE id = ?".into(), Idempotent).await?,
+            select_user: p(
+                format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"),
+                Idempotent,
+            )
+            .await?,
+            select_password_hash: p(
+                "SELECT password_hash FROM users WHERE id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            // Unset values (not nulls) leave a column as it is: one statement for every
+            // combination of changed fields, without reading first.
+            update_profile: p(
+                "UPDATE users SET display_name = ?, about = ?, photo = ? WHERE id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            claim_username: p(
+                "INSERT INTO usernames (username, user_id) VALUES (?, ?) IF NOT EXISTS".into(),
+                Once,
+            )
+            .await?,
+            release_username: p(
+                "DELETE FROM usernames WHERE username = ? IF user_id = ?".into(),
+                Once,
+            )
+            .await?,
+            username_owner: p(
+                "SELECT user_id FROM usernames WHERE username = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            claim_phone: p(
+                "INSERT INTO phones (phone, user_id) VALUES (?, ?) IF NOT EXISTS".into(),
+                Once,
+            )
+            .await?,
+            release_phone: p(
+                "DELETE FROM phones WHERE phone = ? IF user_id = ?".into(),
+                Once,
+            )
+            .await?,
+            phone_owner: p(
+                "SELECT user_id FROM phones WHERE phone = ?".into(),
+                Idempotent,
+            )
+            .await?,
+
+            insert_session: p(
+                format!(
+                    "INSERT INTO sessions_by_user ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                ),
+                Idempotent,
+            )
+            .await?,
+            select_session: p(
+                format!(
+                    "SELECT {SESSION_COLUMNS} FROM sessions_by_user \
+                     WHERE user_id = ? AND session_id = ?"
+                ),
+                Idempotent,
+            )
+            .await?,
+            user_sessions: p(
+                format!("SELECT {SESSION_COLUMNS} FROM sessions_by_user WHERE user_id = ?"),
+                Idempotent,
+            )
+            .await?,
+            revoke_session: p(
+                "UPDATE sessions_by_user SET revoked_at = ? WHERE user_id = ? AND session_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            touch_session: p(
+                "UPDATE sessions_by_user SET last_refreshed_at = ?, refresh_expires_at = ? \
+                 WHERE user_id = ? AND session_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            insert_session_owner: p(
+                "INSERT INTO session_owners (session_id, user_id) VALUES (?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            session_owner: p(
+                "SELECT user_id FROM session_owners WHERE session_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            // Token rows are written only by lightweight transactions (see spend_token), so
+            // even their creation is one: a plain write's client timestamp could otherwise
+            // outrank a later Paxos write under clock skew.
+            insert_token: p(
+                "INSERT INTO refresh_tokens (hash, session_id, user_id, spent) \
+                 VALUES (?, ?, ?, false) IF NOT EXISTS USING TTL ?"
+                    .into(),
+                Once,
+            )
+            .await?,
+            select_token: p(
+                "SELECT session_id, user_id, spent FROM refresh_tokens WHERE hash = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            // Rewrites every column so that they all get the new TTL together.
+            spend_token: p(
+                "UPDATE refresh_tokens USING TTL ? SET spent = true, session_id = ?, user_id = ? \
+                 WHERE hash = ? IF spent = false"
+                    .into(),
+                Once,
+            )
+            .await?,
+            delete_token: p(
+                "DELETE FROM refresh_tokens WHERE hash = ? IF EXISTS".into(),
+                Once,
+            )
+            .await?,
+
+            select_privacy: p(
+                "SELECT last_seen, profile_photo, about, status FROM privacy WHERE user_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            upsert_privacy: p(
+                "INSERT INTO privacy (user_id, last_seen, profile_photo, about, status) \
+                 VALUES (?, ?, ?, ?, ?)"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+
+            add_contact: p(
+                "INSERT INTO contacts (owner, user_id, name, added_at) VALUES (?, ?, ?, ?) \
+                 IF NOT EXISTS"
+                    .into(),
+                Once,
+            )
+            .await?,
+            select_contact: p(
+                "SELECT owner, user_id, name, added_at FROM contacts \
+                 WHERE owner = ? AND user_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            rename_contact: p(
+                "UPDATE contacts SET name = ? WHERE owner = ? AND user_id = ? IF EXISTS".into(),
+                Once,
+            )
+            .await?,
+            remove_contact: p(
+                "DELETE FROM contacts WHERE owner = ? AND user_id = ? IF EXISTS".into(),
+                Once,
+            )
+            .await?,
+            contacts_first: p(
+                "SELECT owner, user_id, name, added_at FROM contacts WHERE owner = ? LIMIT ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            contacts_after: p(
+                "SELECT owner, user_id, name, added_at FROM contacts \
+                 WHERE owner = ? AND user_id > ? LIMIT ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+
+            block: p(
+                "INSERT INTO blocks (blocker, blocked, blocked_at) VALUES (?, ?, ?) IF NOT EXISTS"
+                    .into(),
+                Once,
+            )
+            .await?,
+            unblock: p(
+                "DELETE FROM blocks WHERE blocker = ? AND blocked = ? IF EXISTS".into(),
+                Once,
+            )
+            .await?,
+            select_block: p(
+                "SELECT blocked_at FROM blocks WHERE blocker = ? AND blocked = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            blocks_first: p(
+                "SELECT blocker, blocked, blocked_at FROM blocks WHERE blocker = ? LIMIT ?".into(),
+                Idempotent,
+            )
+            .await?,
+            blocks_after: p(
+                "SELECT blocker, blocked, blocked_at FROM blocks \
+                 WHERE blocker = ? AND blocked > ? LIMIT ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+
+            insert_chat: p(
+                "INSERT INTO chats (id, kind, title, created_by, created_at) \
+                 VALUES (?, ?, ?, ?, ?)"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            delete_chat: p("DELETE FROM chats WHERE id = ?".into(), Idempotent).await?,
+            select_chat: p(
+                "SELECT id, kind, title, created_by, created_at FROM chats WHERE id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            insert_member: p(
+                "INSERT INTO chat_members (chat_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            delete_members: p(
+                "DELETE FROM chat_members WHERE chat_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            select_members: p(
+                "SELECT user_id, role, joined_at FROM chat_members WHERE chat_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            select_member: p(
+                "SELECT user_id, role, joined_at FROM chat_members \
+                 WHERE chat_id = ? AND user_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            insert_user_chat: p(
+                "INSERT INTO user_chats (user_id, chat_id) VALUES (?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            select_user_chats: p(
+                "SELECT chat_id FROM user_chats WHERE user_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            claim_pair: p(
+                "INSERT INTO direct_pairs (low, high, chat_id) VALUES (?, ?, ?) IF NOT EXISTS"
+                    .into(),
+                Once,
+            )
+            .await?,
+            select_pair: p(
+                "SELECT chat_id FROM direct_pairs WHERE low = ? AND high = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            create_state: p(
+                "INSERT INTO chat_state (chat_id, last_seq, last_activity_at, last_message_seq, \
+                 pending) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS"
+                    .into(),
+                Once,
+            )
+            .await?,
+            delete_state: p(
+                "DELETE FROM chat_state WHERE chat_id = ? IF EXISTS".into(),
+                Once,
+            )
+            .await?,
+            select_state: p(
+                "SELECT last_seq, last_activity_at, last_message_seq, pending FROM chat_state \
+                 WHERE chat_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            advance_state: p(
+                "UPDATE chat_state SET last_seq = ?, last_activity_at = ?, last_message_seq = ?, \
+                 pending = ? WHERE chat_id = ? IF last_seq = ?"
+                    .into(),
+                Once,
+            )
+            .await?,
+            clear_pending: p(
+                "UPDATE chat_state SET pending = null WHERE chat_id = ? IF last_seq = ?".into(),
+                Once,
+            )
+            .await?,
+
+            insert_event: p(
+                format!(
+                    "INSERT INTO events (bucket, {EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                Idempotent,
+            )
+            .await?,
+            select_event: p(
+                format!(
+                    "SELECT {EVENT_COLUMNS} FROM events \
+                     WHERE chat_id = ? AND bucket = ? AND seq = ?"
+                ),
+                Idempotent,
+            )
+            .await?,
+            events_asc: p(
+                format!(
+                    "SELECT {EVENT_COLUMNS} FROM events \
+                     WHERE chat_id = ? AND bucket = ? AND seq >= ? AND seq <= ? \
+                     ORDER BY seq ASC LIMIT ?"
+                ),
+                Idempotent,
+            )
+            .await?,
+            events_desc: p(
+                format!(
+                    "SELECT {EVENT_COLUMNS} FROM events \
+                     WHERE chat_id = ? AND bucket = ? AND seq < ? LIMIT ?"
+                ),
+                Idempotent,
+            )
+            .await?,
+            unread_scan: p(
+                "SELECT sender, kind FROM events WHERE chat_id = ? AND bucket = ? AND seq > ? \
+                 AND seq <= ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            insert_client_id: p(
+                "INSERT INTO client_ids (chat_id, sender, client_id, seq) VALUES (?, ?, ?, ?)"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            select_client_id: p(
+                "SELECT seq FROM client_ids WHERE chat_id = ? AND sender = ? AND client_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+
+            select_receipts: p(
+                "SELECT delivered_seq, delivered_at, read_seq, read_at FROM receipts \
+                 WHERE chat_id = ? AND user_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            set_delivered: p(
+                "UPDATE receipts USING TIMESTAMP ? SET delivered_seq = ?, delivered_at = ? \
+                 WHERE chat_id = ? AND user_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            set_read: p(
+                "UPDATE receipts USING TIMESTAMP ? SET read_seq = ?, read_at = ? \
+                 WHERE chat_id = ? AND user_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            log_receipt: p(
+                "INSERT INTO receipt_log (chat_id, user_id, kind, to_seq, at) \
+                 VALUES (?, ?, ?, ?, ?)"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            reached: p(
+                "SELECT at FROM receipt_log WHERE chat_id = ? AND user_id = ? AND kind = ? \
+                 AND to_seq >= ? LIMIT 1"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            set_last_seen: p(
+                "INSERT INTO last_seen (user_id, at) VALUES (?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            select_last_seen: p(
+                "SELECT at FROM last_seen WHERE user_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+        })
+    }
+}

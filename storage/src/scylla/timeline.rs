@@ -1,0 +1,448 @@
+//! Chat timelines: appends that assign gapless sequence numbers exactly once, and range reads.
+//!
+//! An append is a compare-and-set on the chat's `chat_state` row (`IF last_seq = N`) that also
+//! stores the appended events in the row's `pending` column; the event and client-id rows are
+//! written after it, then `pending` is cleared. So:
+//! - two appenders (e.g. two nodes during a chat's hand-over) can never take the same
+//!   sequence numbers: one CAS wins, the other re-reads and goes after it;
+//! - a writer that dies between the CAS and the rows leaves `pending`, which the next append
+//!   or `chat_state` read writes out (the rows are idempotent upserts), so there are no gaps
+//!   and a retried send finds its client id and is answered as a duplicate;
+//! - nothing is acknowledged before the event rows are stored.
+//!
+//! Events live in partitions of [`BUCKET`] sequence numbers (`bucket = seq / BUCKET`), clustered
+//! by seq descending: every read names its partitions and a seq range, and a reader walks
+//! buckets in order.
+
+use uuid::Uuid;
+
+use super::rows::{self, corrupt, required};
+use super::ScyllaStore;
+use crate::model::*;
+use crate::{StoreError, StoreResult, TimelineStore};
+
+/// Sequence numbers per timeline partition. Part of the on-disk layout: never change it.
+pub(crate) const BUCKET: u64 = 1000;
+
+/// An append's events go into one CAS (and one `pending` value) up to about this many bytes;
+/// a larger append is split into several, each atomic (mutations must stay well under the
+/// 16 MiB that Cassandra and ScyllaDB accept).
+const MAX_PENDING_BYTES: usize = 1 << 20;
+
+/// CAS retries when another appender keeps winning: only during a hand-over.
+const MAX_ATTEMPTS: usize = 8;
+
+pub(crate) fn bucket_of(seq: u64) -> i64 {
+    to_i64(seq / BUCKET)
+}
+
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn to_u64(v: i64, what: &str) -> StoreResult<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}: {v}")))
+}
+
+type EventRow = (
+    Uuid,
+    i64,
+    Option<Uuid>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn event_from_row(r: EventRow) -> StoreResult<StoredEvent> {
+    let (chat_id, seq, sender, at, client_id, kind, body) = r;
+    Ok(StoredEvent {
+        chat_id,
+        seq: to_u64(seq, "events.seq")?,
+        sender: required(sender, "events.sender")?,
+        at: required(at, "events.at")?,
+        client_id,
+        kind: required(kind, "events.kind")?,
+        body: body.unwrap_or_default(),
+    })
+}
+
+type StateRow = (Option<i64>, Option<i64>, Option<i64>, Option<String>);
+
+/// A chat's state row: where the timeline stands, and the batch still to be written out.
+pub(crate) struct StateRecord {
+    pub state: ChatState,
+    pub pending: Option<String>,
+}
+
+fn state_from_row(
+    (last_seq, activity, last_message, pending): StateRow,
+) -> StoreResult<StateRecord> {
+    Ok(StateRecord {
+        state: ChatState {
+            last_seq: to_u64(required(last_seq, "chat_state.last_seq")?, "last_seq")?,
+            last_activity_at: activity.unwrap_or(0),
+            last_message_seq: to_u64(last_message.unwrap_or(0), "last_message_seq")?,
+        },
+        pending,
+    })
+}
+
+/// Rough size of an event in `pending` (JSON): enough to split large appends.
+fn approx_size(e: &NewEvent) -> usize {
+    200 + e.body.len() + e.kind.len() + e.client_id.as_ref().map_or(0, String::len)
+}
+
+impl ScyllaStore {
+    pub(super) async fn load_state(&self, chat_id: Uuid) -> StoreResult<Option<StateRecord>> {
+        let row = rows::first::<StateRow>(self.run(&self.st().select_state, (chat_id,)).await?)?;
+        row.map(state_from_row).transpose()
+    }
+
+    /// The chat's state, after writing out a batch a dead writer left pending.
+    pub(super) async fn current_state(&self, chat_id: Uuid) -> StoreResult<Option<ChatState>> {
+        let Some(record) = self.load_state(chat_id).await? else {
+            return Ok(None);
+        };
+        if let Some(pending) = &record.pending {
+            tracing::info!(chat = %chat_id, "writing out an append its writer left pending");
+            self.roll_forward(chat_id, record.state.last_seq, pending)
+                .await?;
+        }
+        Ok(Some(record.state))
+    }
+
+    /// Writes the rows of the batch recorded in `pending` (the one that ends at `last_seq`),
+    /// then clears it. Every write is an upsert of the same values, so doing it twice (two
+    /// repairers, or a slow writer and a repairer) is harmless.
+    pub(super) async fn roll_forward(
+        &self,
+        chat_id: Uuid,
+        last_seq: u64,
+        pending: &str,
+    ) -> StoreResult<()> {
+        let events: Vec<StoredEvent> = serde_json::from_str(pending).map_err(corrupt)?;
+        self.write_events(&events).await?;
+        self.clear_pending(chat_id, last_seq).await;
+        Ok(())
+    }
+
+    /// Client ids first: a client id whose event is not there yet means "being written", never
+    /// "free", so a concurrent retry cannot store a second copy.
+    async fn write_events(&self, events: &[StoredEvent]) -> StoreResult<()> {
+        let st = self.st();
+        for e in events {
+            if let Some(client_id) = e.client_id.as_deref() {
+                self.run(
+                    &st.insert_client_id,
+                    (e.chat_id, e.sender, client_id, to_i64(e.seq)),
+                )
+                .await?;
+            }
+        }
+        for e in events {
+            self.run(
+                &st.insert_event,
+                (
+                    bucket_of(e.seq),
+                    e.chat_id,
+                    to_i64(e.seq),
+                    e.sender,
+                    e.at,
+                    e.client_id.as_deref(),
+                    e.kind.as_str(),
+                    e.body.as_str(),
+                ),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Best effort: a `pending` left behind is only written out again.
+    async fn clear_pending(&self, chat_id: Uuid, last_seq: u64) {
+        if let Err(e) = self
+            .lwt(&self.st().clear_pending, (chat_id, to_i64(last_seq)))
+            .await
+        {
+            tracing::warn!(chat = %chat_id, error = %e, "could not clear a written-out append");
+        }
+    }
+
+    pub(super) async fn load_event(
+        &self,
+        chat_id: Uuid,
+        seq: u64,
+    ) -> StoreResult<Option<StoredEvent>> {
+        let row = rows::first::<EventRow>(
+            self.run(
+                &self.st().select_event,
+                (chat_id, bucket_of(seq), to_i64(seq)),
+            )
+            .await?,
+        )?;
+        row.map(event_from_row).transpose()
+    }
+
+    async fn client_id_seq(
+        &self,
+        chat_id: Uuid,
+        sender: Uuid,
+        client_id: &str,
+    ) -> StoreResult<Option<u64>> {
+        let row = rows::first::<(Option<i64>,)>(
+            self.run(&self.st().select_client_id, (chat_id, sender, client_id))
+                .await?,
+        )?;
+        row.and_then(|(s,)| s)
+            .map(|s| to_u64(s, "client_ids.seq"))
+            .transpose()
+    }
+
+    /// One atomic append (see the module docs). `NotFound("chat")` without a state row.
+    pub(super) async fn append_chunk(
+        &self,
+        chat_id: Uuid,
+        events: &[NewEvent],
+    ) -> StoreResult<Vec<AppendOutcome>> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(record) = self.load_state(chat_id).await? else {
+                return Err(StoreError::NotFound("chat"));
+            };
+            let base = record.state;
+            if let Some(pending) = &record.pending {
+                tracing::info!(chat = %chat_id, "writing out an append its writer left pending");
+                self.roll_forward(chat_id, base.last_seq, pending).await?;
+            }
+            let mut next = base;
+            let mut outcomes = Vec::with_capacity(events.len());
+            let mut fresh: Vec<StoredEvent> = Vec::new();
+            for new in events {
+                if let Some(client_id) = new.client_id.as_deref() {
+                    let earlier = fresh.iter().find(|e| {
+                        e.sender == new.sender && e.client_id.as_deref() == Some(client_id)
+                    });
+                    if let Some(e) = earlier {
+                        outcomes.push(AppendOutcome::Duplicate(e.clone()));
+                        continue;
+                    }
+                    if let Some(seq) = self.client_id_seq(chat_id, new.sender, client_id).await? {
+                        match self.load_event(chat_id, seq).await? {
+                            Some(e) => outcomes.push(AppendOutcome::Duplicate(e)),
+                            None => {
+                                return Err(StoreError::Unavailable(format!(
+                                    "chat {chat_id}: event {seq} is being written by another \
+                                     appender; retry"
+                                )))
+                            }
+                        }
+                        continue;
+                    }
+                }
+                next.last_seq += 1;
+                next.last_activity_at = next.last_activity_at.max(new.at);
+                let event = StoredEvent {
+                    chat_id,
+                    seq: next.last_seq,
+                    sender: new.sender,
+                    at: new.at,
+                    client_id: new.client_id.clone(),
+                    kind: new.kind.clone(),
+                    body: new.body.clone(),
+                };
+                if event.is_message() {
+                    next.last_message_seq = event.seq;
+                }
+                fresh.push(event.clone());
+                outcomes.push(AppendOutcome::Stored(event));
+            }
+            if fresh.is_empty() {
+                return Ok(outcomes);
+            }
+            let pending = serde_json::to_string(&fresh).map_err(corrupt)?;
+            let cas = self
+                .lwt(
+                    &self.st().advance_state,
+                    (
+                        to_i64(next.last_seq),
+                        next.last_activity_at,
+                        to_i64(next.last_message_seq),
+                        pending.as_str(),
+                        chat_id,
+                        to_i64(base.last_seq),
+                    ),
+                )
+                .await?;
+            if !cas.applied {
+                // Another appender went first: read where it left the chat and go after it.
+                continue;
+            }
+            self.write_events(&fresh).await?;
+            self.clear_pending(chat_id, next.last_seq).await;
+            return Ok(outcomes);
+        }
+        Err(StoreError::Unavailable(format!(
+            "chat {chat_id}: lost {MAX_ATTEMPTS} appends in a row to concurrent writers"
+        )))
+    }
+}
+
+#[async_trait::async_trait]
+impl TimelineStore for ScyllaStore {
+    async fn append(
+        &self,
+        chat_id: Uuid,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<Vec<AppendOutcome>> {
+        let mut out = Vec::with_capacity(events.len());
+        let mut start = 0;
+        while start < events.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < events.len()
+                && (end == start || bytes + approx_size(&events[end]) <= MAX_PENDING_BYTES)
+            {
+                bytes += approx_size(&events[end]);
+                end += 1;
+            }
+            out.extend(self.append_chunk(chat_id, &events[start..end]).await?);
+            start = end;
+        }
+        if events.is_empty() && self.load_state(chat_id).await?.is_none() {
+            return Err(StoreError::NotFound("chat"));
+        }
+        Ok(out)
+    }
+
+    /// Walks buckets upwards from `after_seq + 1`; a bucket that ends early is the end of the
+    /// timeline (sequences have no gaps), so no state read is needed.
+    async fn events_after(
+        &self,
+        chat_id: Uuid,
+        after_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let mut out = Vec::new();
+        let mut from = after_seq.saturating_add(1);
+        while out.len() < limit && from <= i64::MAX as u64 {
+            let bucket = from / BUCKET;
+            let end = bucket * BUCKET + (BUCKET - 1);
+            let want = (limit - out.len()).min((end - from + 1) as usize);
+            let rows = rows::all::<EventRow>(
+                self.run(
+                    &self.st().events_asc,
+                    (
+                        chat_id,
+                        to_i64(bucket),
+                        to_i64(from),
+                        to_i64(end),
+                        // At most BUCKET.
+                        want as i32,
+                    ),
+                )
+                .await?,
+            )?;
+            let got = rows.len();
+            for row in rows {
+                out.push(event_from_row(row)?);
+            }
+            if got < want {
+                break;
+            }
+            from = end + 1;
+        }
+        Ok(out)
+    }
+
+    /// Walks buckets downwards from just below `before_seq` (capped at the chat's last seq, so
+    /// a "from the newest" request does not start in empty buckets).
+    async fn events_before(
+        &self,
+        chat_id: Uuid,
+        before_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        if before_seq <= 1 || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(state) = self.current_state(chat_id).await? else {
+            return Ok(Vec::new());
+        };
+        // Exclusive upper bound of what is still to read.
+        let mut below = before_seq.min(state.last_seq.saturating_add(1));
+        let mut out = Vec::new();
+        while out.len() < limit && below > 1 {
+            let bucket = (below - 1) / BUCKET;
+            let lowest = (bucket * BUCKET).max(1);
+            let want = (limit - out.len()).min((below - lowest) as usize);
+            let rows = rows::all::<EventRow>(
+                self.run(
+                    &self.st().events_desc,
+                    (chat_id, to_i64(bucket), to_i64(below), want as i32),
+                )
+                .await?,
+            )?;
+            for row in rows {
+                out.push(event_from_row(row)?);
+            }
+            below = bucket * BUCKET;
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    async fn event(&self, chat_id: Uuid, seq: u64) -> StoreResult<Option<StoredEvent>> {
+        self.load_event(chat_id, seq).await
+    }
+
+    /// Reads only (sender, kind) of the events after the pointer, bucket by bucket, and stops
+    /// at the cap.
+    async fn unread_count(
+        &self,
+        chat_id: Uuid,
+        user_id: Uuid,
+        after_seq: u64,
+        cap: u32,
+    ) -> StoreResult<u32> {
+        // Like the embedded store: counting stops once the count reaches the cap, and the
+        // first message is always counted.
+        let cap = cap.max(1);
+        let Some(record) = self.load_state(chat_id).await? else {
+            return Ok(0);
+        };
+        let last = record.state.last_seq;
+        let mut count = 0u32;
+        let mut from = after_seq.saturating_add(1);
+        while from <= last && count < cap {
+            let bucket = from / BUCKET;
+            let end = (bucket * BUCKET + (BUCKET - 1)).min(last);
+            let rows = self
+                .all_pages::<(Option<Uuid>, Option<String>), _>(
+                    &self.st().unread_scan,
+                    (chat_id, to_i64(bucket), to_i64(from - 1), to_i64(end)),
+                )
+                .await?;
+            for (sender, kind) in rows {
+                if kind.as_deref() == Some(MESSAGE_KIND) && sender != Some(user_id) {
+                    count += 1;
+                }
+            }
+            from = end + 1;
+        }
+        Ok(count.min(cap))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_hold_a_fixed_seq_range() {
+        assert_eq!(bucket_of(0), 0);
+        assert_eq!(bucket_of(999), 0);
+        assert_eq!(bucket_of(1000), 1);
+        assert_eq!(bucket_of(u64::MAX), to_i64(u64::MAX / BUCKET));
+        assert_eq!(to_i64(u64::MAX), i64::MAX);
+    }
+}
