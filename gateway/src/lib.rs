@@ -4,6 +4,7 @@
 //! It is the only crate that knows HTTP. It depends on `confab-engine` for domain rules and on
 //! `confab-storage` for the store; nothing depends on it.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod clock;

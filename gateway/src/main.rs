@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use confab_gateway::admin;
 use confab_gateway::config::Config;
 
 const USAGE: &str = "\
@@ -10,15 +11,22 @@ confab: realtime messaging server
 
 USAGE:
     confab [--config FILE]     start the server (defaults: 127.0.0.1:8080, ./data, embedded store)
+    confab [--config FILE] admin provision --users N --out FILE [--prefix P] [--token-ttl-secs S]
+                               create load-test users with tokens (server stopped)
     confab --help | --version
 
 Every setting can be overridden by a CONFAB_* environment variable; see README.md.";
 
 fn main() -> ExitCode {
     let mut config_file: Option<PathBuf> = None;
+    let mut admin: Option<Vec<String>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "admin" => {
+                admin = Some(args.by_ref().collect());
+                break;
+            }
             "--config" | "-c" => match args.next() {
                 Some(path) => config_file = Some(path.into()),
                 None => return usage_error("--config needs a file path"),
@@ -42,12 +50,36 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config.log);
+    if let Some(admin_args) = admin {
+        return run_admin(&config, &admin_args);
+    }
     let result = actix_web::rt::System::new().block_on(confab_gateway::server::run(config));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "confab stopped");
             eprintln!("confab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_admin(config: &Config, args: &[String]) -> ExitCode {
+    let provision = match admin::parse(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("confab admin: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let out = provision.out.clone();
+    match actix_web::rt::System::new().block_on(admin::provision(config, provision)) {
+        Ok(n) => {
+            println!("provisioned {n} users into {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("confab admin: {e}");
             ExitCode::FAILURE
         }
     }
