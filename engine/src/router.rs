@@ -12,11 +12,14 @@ use crate::push::{CloseSession, Offer, Outbound, Push, SessionHandle};
 
 const SHARDS: usize = 64;
 
+/// The sockets watching one user, by connection id, each with its viewer's user id.
+type Watchers = HashMap<u64, (Uuid, SessionHandle)>;
+
 #[derive(Default)]
 pub struct Router {
     sessions: Vec<RwLock<HashMap<Uuid, Vec<SessionHandle>>>>,
-    /// watched user -> the sockets subscribed to their presence (with the viewer's user id).
-    watchers: Mutex<HashMap<Uuid, HashMap<u64, (Uuid, SessionHandle)>>>,
+    /// watched user -> the sockets subscribed to their presence.
+    watchers: Mutex<HashMap<Uuid, Watchers>>,
     /// socket -> the users it watches, to clean up on disconnect.
     watching: Mutex<HashMap<u64, HashSet<Uuid>>>,
 }
@@ -172,5 +175,135 @@ impl Router {
             .get(&user)
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use actix::{Actor, Context, Handler};
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::push::{close, PushKind, OUTBOUND_QUEUE};
+
+    /// Stands in for a session actor: counts close requests.
+    struct Closes(Arc<AtomicUsize>);
+    impl Actor for Closes {
+        type Context = Context<Self>;
+    }
+    impl Handler<CloseSession> for Closes {
+        type Result = ();
+        fn handle(&mut self, msg: CloseSession, _: &mut Context<Self>) {
+            assert_eq!(msg.code, close::SLOW_CONSUMER);
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn socket(
+        user: Uuid,
+        conn_id: u64,
+        cap: usize,
+    ) -> (SessionHandle, mpsc::Receiver<Outbound>, Arc<AtomicUsize>) {
+        let closes = Arc::new(AtomicUsize::new(0));
+        let control = Closes(closes.clone()).start().recipient();
+        let (out, rx) = mpsc::channel(cap);
+        (
+            SessionHandle {
+                conn_id,
+                user_id: user,
+                device_session: Uuid::now_v7(),
+                out,
+                control,
+            },
+            rx,
+            closes,
+        )
+    }
+
+    fn typing() -> Arc<Push> {
+        Push::new(PushKind::Typing {
+            chat_id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            typing: true,
+        })
+    }
+
+    #[actix::test]
+    async fn every_device_gets_the_same_push_and_presence_follows_sockets() {
+        let router = Router::new();
+        let user = Uuid::now_v7();
+        let (a, mut rx_a, _) = socket(user, 1, OUTBOUND_QUEUE);
+        let (b, mut rx_b, _) = socket(user, 2, OUTBOUND_QUEUE);
+        assert!(router.register(a), "first socket: came online");
+        assert!(!router.register(b));
+        let push = typing();
+        assert_eq!(router.deliver(user, &push, None), 2);
+        assert_eq!(
+            router.deliver(user, &push, Some(1)),
+            1,
+            "skips the given socket"
+        );
+        for rx in [&mut rx_a, &mut rx_b] {
+            assert!(
+                matches!(rx.try_recv(), Ok(Outbound::Push(p)) if Arc::ptr_eq(&p, &push)),
+                "shared, not copied"
+            );
+        }
+        assert!(!router.unregister(user, 1));
+        assert!(router.is_online(user));
+        assert!(router.unregister(user, 2), "last socket: went offline");
+        assert!(!router.is_online(user));
+        assert_eq!(router.deliver(user, &push, None), 0);
+    }
+
+    #[actix::test]
+    async fn a_full_queue_closes_the_socket_instead_of_growing() {
+        let router = Router::new();
+        let user = Uuid::now_v7();
+        let (h, mut rx, closes) = socket(user, 7, 16);
+        router.register(h);
+        let push = typing();
+        let delivered: usize = (0..100).map(|_| router.deliver(user, &push, None)).sum();
+        assert!(
+            delivered <= 16,
+            "never more than the queue holds: {delivered}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            closes.load(Ordering::SeqCst) >= 1,
+            "the session was told to close"
+        );
+        let mut last = None;
+        while let Ok(item) = rx.try_recv() {
+            last = Some(item);
+        }
+        assert!(
+            matches!(last, Some(Outbound::Close(close::SLOW_CONSUMER, _))),
+            "{last:?}"
+        );
+    }
+
+    #[actix::test]
+    async fn watchers_are_bounded_and_cleaned_up() {
+        let router = Router::new();
+        let (viewer, _rx, _) = socket(Uuid::now_v7(), 3, 8);
+        router.register(viewer.clone());
+        let watched = Uuid::now_v7();
+        assert!(router.watch(watched, viewer.user_id, &viewer));
+        assert_eq!(router.watchers_of(watched).len(), 1);
+        for _ in 1..MAX_WATCHED {
+            assert!(router.watch(Uuid::now_v7(), viewer.user_id, &viewer));
+        }
+        assert!(
+            !router.watch(Uuid::now_v7(), viewer.user_id, &viewer),
+            "limit per socket"
+        );
+        router.unregister(viewer.user_id, 3);
+        assert!(
+            router.watchers_of(watched).is_empty(),
+            "disconnect drops subscriptions"
+        );
     }
 }

@@ -47,8 +47,14 @@ impl Default for ChatConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// `embedded` (the only backend so far). `CONFAB_STORAGE_BACKEND`.
+    /// `embedded` (a redb file in `data_dir`, the default) or `scylla` (ScyllaDB or Apache
+    /// Cassandra over CQL, see `[storage.scylla]`). `CONFAB_STORAGE_BACKEND`.
     pub backend: String,
+    /// Used when `backend = "scylla"`: `contact_points` (`CONFAB_STORAGE_SCYLLA_CONTACT_POINTS`,
+    /// comma-separated), `keyspace` (`CONFAB_STORAGE_SCYLLA_KEYSPACE`), `replication`,
+    /// `consistency` (`CONFAB_STORAGE_SCYLLA_CONSISTENCY`, `local_quorum` by default),
+    /// `local_datacenter`, `connect_timeout_secs`, `request_timeout_secs`.
+    pub scylla: confab_storage::scylla::ScyllaConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +111,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             backend: "embedded".into(),
+            scylla: confab_storage::scylla::ScyllaConfig::default(),
         }
     }
 }
@@ -199,6 +206,16 @@ impl Config {
         env!("CONFAB_DATA_DIR" => self.data_dir);
         env!("CONFAB_LOG" => self.log);
         env!("CONFAB_STORAGE_BACKEND" => self.storage.backend);
+        if let Some(v) = var("CONFAB_STORAGE_SCYLLA_CONTACT_POINTS") {
+            self.storage.scylla.contact_points = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        env!("CONFAB_STORAGE_SCYLLA_KEYSPACE" => self.storage.scylla.keyspace);
+        env!("CONFAB_STORAGE_SCYLLA_CONSISTENCY" => self.storage.scylla.consistency);
         if let Some(v) = var("CONFAB_AUTH_JWT_SECRET") {
             self.auth.jwt_secret = Some(v);
         }
@@ -217,11 +234,18 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.storage.backend != "embedded" {
-            return Err(ConfigError::Invalid(format!(
-                "storage.backend = {:?}: only \"embedded\" is available in this build",
-                self.storage.backend
-            )));
+        match self.storage.backend.as_str() {
+            "embedded" => {}
+            "scylla" => {
+                if let Err(e) = self.storage.scylla.check() {
+                    return Err(ConfigError::Invalid(format!("storage.scylla: {e}")));
+                }
+            }
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "storage.backend = {other:?}: use \"embedded\" or \"scylla\""
+                )))
+            }
         }
         if let Some(secret) = &self.auth.jwt_secret {
             if secret.len() < 32 {
@@ -283,6 +307,36 @@ mod tests {
             .apply_env(|n| (n == "CONFAB_LISTEN").then(|| "nope".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("CONFAB_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn scylla_section_and_env_overrides() {
+        let mut c: Config = toml::from_str(
+            "[storage]\nbackend = \"scylla\"\n[storage.scylla]\nkeyspace = \"chat\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.storage.scylla.keyspace, "chat");
+        assert_eq!(c.storage.scylla.consistency, "local_quorum");
+        c.apply_env(|n| match n {
+            "CONFAB_STORAGE_SCYLLA_CONTACT_POINTS" => Some("10.0.0.1:9042, 10.0.0.2:9042".into()),
+            "CONFAB_STORAGE_SCYLLA_CONSISTENCY" => Some("quorum".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            c.storage.scylla.contact_points,
+            vec!["10.0.0.1:9042".to_string(), "10.0.0.2:9042".to_string()]
+        );
+        assert_eq!(c.storage.scylla.consistency, "quorum");
+        c.validate().unwrap();
+        c.storage.scylla.consistency = "two".into();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("consistency"));
+        c.storage.backend = "postgres".into();
+        assert!(c.validate().is_err());
     }
 
     #[test]

@@ -127,10 +127,6 @@ impl WsSession {
                         }),
                 );
             }
-            Request::Delivered(r) | Request::Read(r) if r.seq == 0 => {
-                self.error(Some(&id), "validation_failed", "seq: must be at least 1");
-                let _ = r;
-            }
             Request::Delivered(r) => self.mark(id, r.chat_id, ReceiptKind::Delivered, r.seq, ctx),
             Request::Read(r) => self.mark(id, r.chat_id, ReceiptKind::Read, r.seq, ctx),
             Request::MessageInfo(r) => {
@@ -371,7 +367,7 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for WsSession {
                     self.on_text(text, ctx);
                 } else if self.refused_in_a_row > FLOOD_LIMIT {
                     self.close(ctx, close::FLOOD, "flooding");
-                } else if self.refused_in_a_row == 1 || self.refused_in_a_row % 100 == 0 {
+                } else if self.refused_in_a_row == 1 || self.refused_in_a_row.is_multiple_of(100) {
                     self.error(None, "rate_limited", "too many frames; slow down");
                 }
             }
