@@ -126,6 +126,18 @@ fn fields<T: DeserializeOwned>(id: &str, rest: Map<String, Value>) -> Result<T, 
         .map_err(|e| bad(Some(id), "malformed_json", e.to_string()))
 }
 
+/// Just the request id of a frame (for answering a frame that is not processed).
+pub fn request_id(text: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        id: Option<String>,
+    }
+    serde_json::from_slice::<IdOnly>(text)
+        .ok()
+        .and_then(|f| f.id)
+        .filter(|id| (1..=64).contains(&id.chars().count()))
+}
+
 /// Reads one client text frame: `(request id, request)`.
 pub fn parse(text: &[u8]) -> Result<(String, Request), BadFrame> {
     let value: Value = serde_json::from_slice(text)

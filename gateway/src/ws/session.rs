@@ -307,6 +307,25 @@ impl WsSession {
     }
 }
 
+/// Sync output leaves this much of the queue to live traffic.
+const SYNC_HEADROOM: usize = 64;
+/// A reader that takes longer than this to make room is a slow consumer.
+const SYNC_STALL: Duration = Duration::from_secs(30);
+
+/// Waits until the socket's queue has room for more sync output, so a large sync is paced by
+/// the client's reading instead of overflowing the queue. `false` if the socket is gone or the
+/// client stopped reading.
+async fn room_for_sync(handle: &SessionHandle) -> bool {
+    let started = Instant::now();
+    while handle.out.capacity() <= SYNC_HEADROOM {
+        if handle.out.is_closed() || started.elapsed() > SYNC_STALL {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    true
+}
+
 impl Actor for WsSession {
     type Context = Context<Self>;
 
@@ -367,8 +386,14 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for WsSession {
                     self.on_text(text, ctx);
                 } else if self.refused_in_a_row > FLOOD_LIMIT {
                     self.close(ctx, close::FLOOD, "flooding");
-                } else if self.refused_in_a_row == 1 || self.refused_in_a_row.is_multiple_of(100) {
-                    self.error(None, "rate_limited", "too many frames; slow down");
+                } else {
+                    // Every frame gets its answer, this one too (it is not processed).
+                    let id = wire::request_id(&text);
+                    self.error(
+                        id.as_deref(),
+                        "rate_limited",
+                        "too many frames; slow down and retry",
+                    );
                 }
             }
         }
