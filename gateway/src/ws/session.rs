@@ -270,6 +270,9 @@ impl WsSession {
                             _ => (pos.last_seq + 1, pos.last_seq),
                         };
                         for event in synced.events {
+                            if !room_for_sync(&handle).await {
+                                return None;
+                            }
                             let push = confab_engine::push::Push::new(
                                 confab_engine::push::PushKind::Event(event),
                             );
