@@ -7,6 +7,7 @@
 //! SKIPPED line and passes, unless `CONFAB_REQUIRE_CQL=1`, which makes that a failure (CI).
 //! Each test works in a keyspace of its own (`t_<random>`), dropped when it ends.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,9 @@ fn cql() -> Option<String> {
                      `ops/cassandra.sh start` and set CONFAB_TEST_CQL=127.0.0.1:9042"
                 );
             }
-            eprintln!(
+            // Straight to the process's stderr: the test harness captures eprintln!.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED: scylla backend test needs a CQL database: set CONFAB_TEST_CQL \
                  (e.g. `ops/cassandra.sh start` then CONFAB_TEST_CQL=127.0.0.1:9042)"
             );
@@ -57,9 +60,14 @@ impl Drop for DropKeyspace {
         let cql = format!("DROP KEYSPACE IF EXISTS {}", self.keyspace);
         let session = self.store.session();
         // Tests run on a multi-threaded runtime (see conformance_tests!).
-        let _ = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(session.query_unpaged(cql, ()))
+        let dropped = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current()
+                .block_on(session.query_unpaged(cql, ()))
+                .is_ok()
         });
+        if !dropped {
+            eprintln!("could not drop test keyspace {}", self.keyspace);
+        }
     }
 }
 
@@ -239,9 +247,7 @@ async fn concurrent_refresh_with_one_token() {
         .count();
     assert_eq!(rotated, 1, "{outcomes:?}");
     assert!(
-        outcomes
-            .iter()
-            .any(|o| *o == RefreshOutcome::Reused { session_id: s.id }),
+        outcomes.contains(&RefreshOutcome::Reused { session_id: s.id }),
         "{outcomes:?}"
     );
     assert!(store

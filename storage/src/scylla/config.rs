@@ -45,14 +45,17 @@ impl Default for ScyllaConfig {
 }
 
 impl ScyllaConfig {
-    /// Checks what can be checked without a cluster. The keyspace name and the replication map
-    /// end up inside CQL text (DDL cannot take bind markers), so both are checked strictly.
+    /// [`check`](Self::check) as a store error (what `connect` fails with).
     pub fn validate(&self) -> StoreResult<()> {
-        let invalid = |m: String| {
-            Err(StoreError::Unavailable(format!(
-                "invalid scylla config: {m}"
-            )))
-        };
+        self.check()
+            .map_err(|m| StoreError::Unavailable(format!("invalid scylla config: {m}")))
+    }
+
+    /// Checks what can be checked without a cluster; the message says what is wrong. The
+    /// keyspace name and the replication map end up inside CQL text (DDL cannot take bind
+    /// markers), so both are checked strictly.
+    pub fn check(&self) -> Result<(), String> {
+        let invalid = Err;
         if self.contact_points.is_empty() || self.contact_points.iter().any(|c| c.trim().is_empty())
         {
             return invalid("contact_points must list at least one host:port".into());
@@ -78,7 +81,12 @@ impl ScyllaConfig {
                  {{'class': 'NetworkTopologyStrategy', 'datacenter1': 3}}"
             ));
         }
-        self.consistency_level()?;
+        if self.consistency_level().is_err() {
+            return invalid(format!(
+                "consistency {:?}: use one, local_one, quorum, local_quorum or all",
+                self.consistency
+            ));
+        }
         if self.connect_timeout_secs == 0 || self.request_timeout_secs == 0 {
             return invalid("timeouts must be at least 1 second".into());
         }

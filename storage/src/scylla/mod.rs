@@ -1,24 +1,30 @@
 //! The `scylla` backend: ScyllaDB (or Apache Cassandra 5) over CQL, through the `scylla` driver.
 //!
 //! Layout (the CQL files in `storage/schema/` are the reference):
-//! - Every table is keyed so that each request reads or writes one partition it can name:
-//!   a user by id, a username or phone claim by its value, a user's sessions, an owner's contacts
-//!   or blocks. No request path uses `ALLOW FILTERING`, a secondary index or a scan.
-//! - Uniqueness (usernames, phones) and "exactly once" transitions (spending a refresh token,
-//!   adding a contact, blocking) use lightweight transactions (`IF NOT EXISTS`, `IF spent =
-//!   false`, `IF EXISTS`): they are the only way to get compare-and-set in CQL. Everything else
-//!   is a plain idempotent write. Rows that take LWTs are only ever written with LWTs, so Paxos
+//! - Every table is keyed so that each request reads or writes partitions it can name: a user
+//!   by id, a username or phone claim by its value, a user's sessions, an owner's contacts or
+//!   blocks, a chat's members, a (chat, bucket) slice of a timeline. No request path uses
+//!   `ALLOW FILTERING`, a secondary index or a scan.
+//! - Uniqueness (usernames, phones, one 1:1 chat per pair) and "exactly once" transitions
+//!   (spending a refresh token, adding a contact, blocking, assigning a chat's next sequence
+//!   numbers) use lightweight transactions (`IF NOT EXISTS`, `IF spent = false`,
+//!   `IF last_seq = N`, `IF EXISTS`): they are CQL's only compare-and-set. Everything else is a
+//!   plain idempotent write. Rows that take LWTs are only ever written with LWTs, so Paxos
 //!   timestamps never race client timestamps on the same cells.
 //! - An operation that spans partitions (e.g. registration: user row, username claim, phone
 //!   claim) is ordered so that every intermediate state is invisible or harmless, has a single
-//!   last write that makes it visible (its "commit point"), and undoes its earlier writes when a
-//!   later step is refused. No logged batch crosses partitions.
+//!   write that makes it visible (its "commit point"), and undoes its earlier writes when a
+//!   later step is refused. No logged batch crosses partitions; appends keep a one-row
+//!   write-ahead record so a writer that dies half way is completed by the next one (see
+//!   `timeline`).
 //! - Lists page by their clustering key: the cursor is the last key returned, base64, and the
-//!   next page is `WHERE key > ? LIMIT ?` inside the owner's partition.
+//!   next page is `WHERE key > ? LIMIT ?` inside the owner's partition. Whole-partition reads
+//!   (a user's sessions, a chat's members) go page by page.
 //!
-//! Statements are prepared once at connect; the driver re-prepares them if the server forgot
-//! them (e.g. after a restart) and reconnects on its own, so the store recovers when the
-//! database returns. While it is away every operation fails with [`StoreError::Unavailable`].
+//! Statements are prepared once at connect, with the keyspace in their text; the driver
+//! re-prepares them if the server forgot them (e.g. after a restart) and reconnects on its
+//! own, so the store recovers when the database returns. While it is away every operation
+//! fails with [`StoreError::Unavailable`] naming the contact points.
 
 mod chats;
 mod config;
@@ -50,6 +56,9 @@ pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 use crate::{Store, StoreError, StoreResult};
 use statements::Statements;
 
+/// Most writes one operation keeps in flight at once.
+const PARALLEL_WRITES: usize = 32;
+
 /// A connected store. Cheap to clone: clones share the driver session and its connections.
 #[derive(Clone)]
 pub struct ScyllaStore {
@@ -72,7 +81,7 @@ impl ScyllaStore {
     pub async fn connect(config: &ScyllaConfig) -> StoreResult<ScyllaStore> {
         let (session, nodes) = open_session(config).await?;
         schema::apply(&session, config, &nodes).await?;
-        let st = Statements::prepare(&session, &nodes).await?;
+        let st = Statements::prepare(&session, &config.keyspace, &nodes).await?;
         tracing::info!(nodes = %nodes, keyspace = %config.keyspace, "scylla store connected");
         Ok(ScyllaStore {
             inner: Arc::new(Inner { session, st, nodes }),
@@ -119,7 +128,10 @@ async fn open_session(config: &ScyllaConfig) -> StoreResult<(Session, String)> {
         .default_execution_profile_handle(profile.into_handle())
         // Only our keyspace's metadata (token-aware routing needs its replication); every
         // other keyspace's schema would be fetched and refreshed for nothing.
-        .keyspaces_to_fetch([config.keyspace.clone()]);
+        .keyspaces_to_fetch([config.keyspace.clone()])
+        // Schema statements only run at start-up, in a row: refresh the metadata once after
+        // them (see `schema::apply`) rather than after each one.
+        .refresh_metadata_on_auto_schema_agreement(false);
     // The driver may try each contact point in turn: bound the whole attempt too.
     let session = match tokio::time::timeout(connect_timeout * 2, builder.build()).await {
         Ok(Ok(session)) => session,
@@ -173,6 +185,41 @@ impl ScyllaStore {
             .map_err(|e| exec_error(self.nodes(), e))
     }
 
+    /// Runs one statement for each of `rows`, up to [`PARALLEL_WRITES`] at a time (a batched
+    /// append writes one row per event: in parallel, not one round trip after another).
+    /// Waits for all of them; the first error wins.
+    async fn run_all<V>(
+        &self,
+        statement: fn(&Statements) -> &PreparedStatement,
+        rows: Vec<V>,
+    ) -> StoreResult<()>
+    where
+        V: SerializeRow + Send + 'static,
+    {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut result = Ok(());
+        let mut record = |joined: Result<StoreResult<()>, tokio::task::JoinError>| {
+            let outcome =
+                joined.unwrap_or_else(|e| Err(StoreError::Unavailable(format!("store task: {e}"))));
+            if let (Err(e), Ok(())) = (outcome, &result) {
+                result = Err(e);
+            }
+        };
+        for values in rows {
+            if tasks.len() >= PARALLEL_WRITES {
+                if let Some(joined) = tasks.join_next().await {
+                    record(joined);
+                }
+            }
+            let store = self.clone();
+            tasks.spawn(async move { store.run(statement(store.st()), values).await.map(|_| ()) });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            record(joined);
+        }
+        result
+    }
+
     /// Every row of a statement that may return many (a whole partition), page by page, so
     /// neither the server nor the driver ever holds more than one page.
     async fn all_pages<R, V>(&self, statement: &PreparedStatement, values: V) -> StoreResult<Vec<R>>
@@ -207,12 +254,8 @@ impl Store for ScyllaStore {
     /// Reads one row of the schema-version table at the configured consistency: succeeds only
     /// when enough replicas answer to serve requests.
     async fn ping(&self) -> StoreResult<()> {
-        let result = self
-            .run(&self.st().ping, (schema::SCOPE,))
-            .await?
-            .into_rows_result()
-            .map_err(rows::corrupt)?;
-        let _ = result.rows_num();
+        let result = self.run(&self.st().ping, (schema::SCOPE,)).await?;
+        result.into_rows_result().map_err(rows::corrupt)?;
         Ok(())
     }
 }

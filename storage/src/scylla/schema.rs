@@ -17,6 +17,7 @@ use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use scylla::statement::Statement;
 use scylla::value::CqlTimestamp;
 
+use super::statements::qualify;
 use super::{exec_error, prepare_error, rows, ScyllaConfig};
 use crate::{StoreError, StoreResult};
 
@@ -86,14 +87,16 @@ pub(crate) async fn apply(
     ddl(session, nodes, CREATE_VERSION_TABLE).await?;
 
     let select_cql = "SELECT version, checksum FROM schema_version WHERE scope = ?";
+    let select_cql = &qualify(select_cql, ks);
     let select = session
-        .prepare(select_cql)
+        .prepare(select_cql.as_str())
         .await
         .map_err(|e| prepare_error(nodes, select_cql, e))?;
     let insert_cql = "INSERT INTO schema_version (scope, version, name, checksum, applied_at) \
                       VALUES (?, ?, ?, ?, ?)";
+    let insert_cql = &qualify(insert_cql, ks);
     let insert = session
-        .prepare(insert_cql)
+        .prepare(insert_cql.as_str())
         .await
         .map_err(|e| prepare_error(nodes, insert_cql, e))?;
 
@@ -130,6 +133,11 @@ pub(crate) async fn apply(
             .await
             .map_err(|e| exec_error(nodes, e))?;
         tracing::info!(version, file = m.name, keyspace = %ks, "schema migration applied");
+    }
+    // Token-aware routing needs the keyspace's replication, which did not exist (or was not
+    // fetched) when the session connected.
+    if let Err(e) = session.refresh_metadata().await {
+        tracing::warn!(error = %e, "could not refresh cluster metadata after the schema check");
     }
     if let Some((&newest, _)) = applied.last_key_value() {
         if newest > SCHEMA_VERSION as i32 {

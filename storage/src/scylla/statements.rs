@@ -96,6 +96,19 @@ pub(crate) struct Statements {
     pub select_last_seen: PreparedStatement,
 }
 
+/// Names the keyspace in a statement's table reference (`FROM t`, `INTO t`, `UPDATE t`):
+/// prepared statements must not depend on the connection's `USE` (Cassandra 5 warns on every
+/// such prepare, and a statement prepared on one keyspace must never run on another).
+pub(crate) fn qualify(cql: &str, keyspace: &str) -> String {
+    let cql = cql
+        .replace(" FROM ", &format!(" FROM {keyspace}."))
+        .replace("INSERT INTO ", &format!("INSERT INTO {keyspace}."));
+    match cql.strip_prefix("UPDATE ") {
+        Some(rest) => format!("UPDATE {keyspace}.{rest}"),
+        None => cql,
+    }
+}
+
 /// Whether the driver may retry (or speculatively repeat) a statement: reads and plain upserts
 /// yes; lightweight transactions and deletes whose outcome we report no.
 #[derive(Clone, Copy)]
@@ -106,8 +119,13 @@ enum Kind {
 use Kind::*;
 
 impl Statements {
-    pub(crate) async fn prepare(session: &Session, nodes: &str) -> StoreResult<Statements> {
+    pub(crate) async fn prepare(
+        session: &Session,
+        keyspace: &str,
+        nodes: &str,
+    ) -> StoreResult<Statements> {
         let p = |cql: String, kind: Kind| async move {
+            let cql = qualify(&cql, keyspace);
             let mut statement = Statement::new(cql.as_str()).with_page_size(PAGE_SIZE);
             statement.set_is_idempotent(matches!(kind, Idempotent));
             session
@@ -518,5 +536,30 @@ impl Statements {
             )
             .await?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qualify;
+
+    #[test]
+    fn statements_name_their_keyspace() {
+        assert_eq!(
+            qualify("SELECT a FROM t WHERE b = ?", "ks"),
+            "SELECT a FROM ks.t WHERE b = ?"
+        );
+        assert_eq!(
+            qualify("INSERT INTO t (a) VALUES (?) IF NOT EXISTS", "ks"),
+            "INSERT INTO ks.t (a) VALUES (?) IF NOT EXISTS"
+        );
+        assert_eq!(
+            qualify("UPDATE t USING TTL ? SET a = ? WHERE b = ?", "ks"),
+            "UPDATE ks.t USING TTL ? SET a = ? WHERE b = ?"
+        );
+        assert_eq!(
+            qualify("DELETE FROM t WHERE a = ? IF EXISTS", "ks"),
+            "DELETE FROM ks.t WHERE a = ? IF EXISTS"
+        );
     }
 }

@@ -130,33 +130,30 @@ impl ScyllaStore {
     /// Client ids first: a client id whose event is not there yet means "being written", never
     /// "free", so a concurrent retry cannot store a second copy.
     async fn write_events(&self, events: &[StoredEvent]) -> StoreResult<()> {
-        let st = self.st();
-        for e in events {
-            if let Some(client_id) = e.client_id.as_deref() {
-                self.run(
-                    &st.insert_client_id,
-                    (e.chat_id, e.sender, client_id, to_i64(e.seq)),
-                )
-                .await?;
-            }
-        }
-        for e in events {
-            self.run(
-                &st.insert_event,
+        let client_ids = events
+            .iter()
+            .filter_map(|e| {
+                let id = e.client_id.clone()?;
+                Some((e.chat_id, e.sender, id, to_i64(e.seq)))
+            })
+            .collect();
+        self.run_all(|st| &st.insert_client_id, client_ids).await?;
+        let rows = events
+            .iter()
+            .map(|e| {
                 (
                     bucket_of(e.seq),
                     e.chat_id,
                     to_i64(e.seq),
                     e.sender,
                     e.at,
-                    e.client_id.as_deref(),
-                    e.kind.as_str(),
-                    e.body.as_str(),
-                ),
-            )
-            .await?;
-        }
-        Ok(())
+                    e.client_id.clone(),
+                    e.kind.clone(),
+                    e.body.clone(),
+                )
+            })
+            .collect();
+        self.run_all(|st| &st.insert_event, rows).await
     }
 
     /// Best effort: a `pending` left behind is only written out again.
