@@ -245,7 +245,7 @@ pub fn get_users(src: &UserSource, needed: usize) -> Result<Vec<User>, String> {
             let r = par_map(&idx, 4, |_, i| {
                 let u = src.rest.register(&format!("{prefix}{i:06}"));
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if d % 100 == 0 {
+                if d.is_multiple_of(100) {
                     eprintln!("  registered {d}/{needed}");
                 }
                 u

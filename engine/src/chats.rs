@@ -10,12 +10,15 @@ use crate::clock::now_millis;
 use crate::content::{kind, GroupCreated};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
+use crate::message::MessageBody;
 use crate::push::{Push, PushKind};
 
 pub const MAX_TITLE_CHARS: usize = 64;
 /// Unread counts stop counting here (clients show "999+").
 pub const UNREAD_CAP: u32 = 999;
 pub const MAX_SYNC_LIMIT: usize = 1000;
+/// What an event I deleted for me becomes in my history and syncs.
+pub const HIDDEN_KIND: &str = "hidden";
 
 #[derive(Debug, Clone)]
 pub struct ChatView {
@@ -26,6 +29,9 @@ pub struct ChatView {
 #[derive(Debug, Clone)]
 pub struct ChatSummary {
     pub view: ChatView,
+    pub prefs: confab_storage::ChatPrefs,
+    /// Archived, as the user's "keep chats archived" setting resolves it now.
+    pub archived: bool,
     pub state: ChatState,
     pub last_message: Option<StoredEvent>,
     pub unread_count: u32,
@@ -58,6 +64,43 @@ pub enum HistoryFrom {
     Latest,
     After(u64),
     Before(u64),
+}
+
+/// Fills in the quoted message of replies (sender, preview, deleted) as it is now.
+pub async fn decorate(
+    store: &dyn confab_storage::Store,
+    events: &mut [StoredEvent],
+) -> EngineResult<()> {
+    let mut quoted: std::collections::HashMap<(Uuid, u64), Option<(Uuid, MessageBody)>> =
+        Default::default();
+    for e in events.iter_mut().filter(|e| e.is_message()) {
+        let mut body = MessageBody::parse(&e.body)?;
+        let Some(reply) = body.reply_to.as_mut() else {
+            continue;
+        };
+        let key = (e.chat_id, reply.seq);
+        let found = match quoted.get(&key) {
+            Some(found) => found.clone(),
+            None => {
+                let found = match store.event(e.chat_id, reply.seq).await? {
+                    Some(q) if q.is_message() => Some((q.sender, MessageBody::parse(&q.body)?)),
+                    _ => None,
+                };
+                quoted.insert(key, found.clone());
+                found
+            }
+        };
+        match &found {
+            Some((sender, q)) => {
+                reply.sender = Some(*sender);
+                reply.deleted = q.is_deleted();
+                reply.preview = q.preview();
+            }
+            None => reply.deleted = true,
+        }
+        e.body = body.to_json()?;
+    }
+    Ok(())
 }
 
 impl Engine {
@@ -99,6 +142,7 @@ impl Engine {
             title: None,
             created_by: me,
             created_at: now_millis(),
+            info: Default::default(),
         };
         let (chat, created) = self
             .store
@@ -151,6 +195,7 @@ impl Engine {
             title: Some(title.to_owned()),
             created_by: me,
             created_at: now,
+            info: Default::default(),
         };
         let mut members = vec![Member {
             user_id: me,
@@ -175,6 +220,7 @@ impl Engine {
             client_id: None,
             kind: kind::GROUP_CREATED.into(),
             body,
+            rewrites: Vec::new(),
         };
         let event = self
             .store
@@ -193,6 +239,7 @@ impl Engine {
 
     /// My chats, most recent activity first.
     pub async fn chat_list(&self, me: Uuid) -> EngineResult<Vec<ChatSummary>> {
+        let settings = self.store.user_settings(me).await?;
         let mut out = Vec::new();
         for chat_id in self.store.user_chats(me).await? {
             let Some(chat) = self.store.chat(chat_id).await? else {
@@ -201,6 +248,10 @@ impl Engine {
             let members = self.store.members(chat_id).await?;
             let state = self.store.chat_state(chat_id).await?;
             let pointers = self.store.pointers(chat_id, me).await?;
+            let prefs = self.store.chat_prefs(me, chat_id).await?;
+            let archived = prefs
+                .archived_at
+                .is_some_and(|at| settings.keep_chats_archived || state.last_activity_at <= at);
             let last_message = match state.last_message_seq {
                 0 => None,
                 seq => self.store.event(chat_id, seq).await?,
@@ -211,16 +262,20 @@ impl Engine {
                 .await?;
             out.push(ChatSummary {
                 view: ChatView { chat, members },
+                prefs,
+                archived,
                 state,
                 last_message,
                 unread_count,
                 pointers,
             });
         }
+        // Pinned chats first (most recently pinned first), then by last activity.
         out.sort_by(|a, b| {
-            b.state
-                .last_activity_at
-                .cmp(&a.state.last_activity_at)
+            let pin = |s: &ChatSummary| std::cmp::Reverse(s.prefs.pinned_at.unwrap_or(i64::MIN));
+            pin(a)
+                .cmp(&pin(b))
+                .then(b.state.last_activity_at.cmp(&a.state.last_activity_at))
                 .then(b.view.chat.id.cmp(&a.view.chat.id))
         });
         Ok(out)
@@ -241,6 +296,15 @@ impl Engine {
             HistoryFrom::Before(seq) => self.store.events_before(chat_id, seq, probe).await?,
             HistoryFrom::Latest => self.store.events_before(chat_id, u64::MAX, probe).await?,
         };
+        decorate(self.store.as_ref(), &mut events).await?;
+        if let (Some(first), Some(last)) = (events.first(), events.last()) {
+            let hidden = self.store.hidden(me, chat_id, first.seq, last.seq).await?;
+            for e in events.iter_mut().filter(|e| hidden.contains(&e.seq)) {
+                // Deleted for me: the seq stays (clients track order by it), the content goes.
+                e.kind = HIDDEN_KIND.into();
+                e.body = "null".into();
+            }
+        }
         let has_more = events.len() > limit;
         if has_more {
             match from {

@@ -9,7 +9,17 @@ use crate::error::{EngineError, EngineResult};
 /// Event kinds of a chat timeline.
 pub mod kind {
     pub const MESSAGE: &str = confab_storage::MESSAGE_KIND;
+    pub const EDIT: &str = "edit";
+    pub const DELETE: &str = "delete";
+    pub const REACTION: &str = "reaction";
     pub const GROUP_CREATED: &str = "group_created";
+    pub const GROUP_INFO_CHANGED: &str = "group_info_changed";
+    pub const MEMBERS_ADDED: &str = "members_added";
+    pub const MEMBER_REMOVED: &str = "member_removed";
+    pub const MEMBER_LEFT: &str = "member_left";
+    pub const MEMBER_JOINED: &str = "member_joined";
+    pub const ADMIN_PROMOTED: &str = "admin_promoted";
+    pub const ADMIN_DEMOTED: &str = "admin_demoted";
 }
 
 pub const MAX_TEXT_CHARS: usize = 4096;

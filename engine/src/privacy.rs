@@ -110,6 +110,7 @@ mod tests {
             photo: Some("p".into()),
             created_at: 0,
             disabled: false,
+            server_admin: false,
         };
         let privacy = PrivacySettings {
             about: Visibility::Nobody,

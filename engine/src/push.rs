@@ -33,6 +33,8 @@ pub enum PushKind {
         online: bool,
         last_seen: Option<Millis>,
     },
+    /// Events I deleted for me (sent to my devices only).
+    Hidden { chat_id: Uuid, seqs: Vec<u64> },
 }
 
 #[derive(Debug)]

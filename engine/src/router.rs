@@ -111,6 +111,14 @@ impl Router {
         }
     }
 
+    /// Closes every socket of a user (account disabled).
+    pub fn close_user(&self, user: Uuid, code: u16, reason: &'static str) {
+        let map = self.shard(user).read().unwrap_or_else(|p| p.into_inner());
+        for h in map.get(&user).into_iter().flatten() {
+            h.control.do_send(CloseSession { code, reason });
+        }
+    }
+
     /// Closes every socket on this node (shutdown).
     pub fn close_all(&self, code: u16, reason: &'static str) {
         for shard in &self.sessions {

@@ -22,7 +22,20 @@ const CONCURRENCY: usize = 256;
 pub const USAGE: &str = "\
 confab admin provision --users N --out FILE [--prefix P] [--token-ttl-secs S]
     create (or reuse) users P000001..PN, each with a new session, and write their access
-    tokens as JSON to FILE. Password of all: confab-load-password. Run with the server stopped.";
+    tokens as JSON to FILE. Password of all: confab-load-password. Run with the server stopped.
+confab admin grant-admin --username NAME | revoke-admin --username NAME
+    make a user a server admin (reviews reports, disables accounts), or stop it.";
+
+/// An admin command.
+#[derive(Debug)]
+pub enum Command {
+    Provision(Provision),
+    /// Grant (`true`) or revoke the server admin role.
+    ServerAdmin {
+        username: String,
+        grant: bool,
+    },
+}
 
 #[derive(Debug)]
 pub struct Provision {
@@ -45,11 +58,21 @@ pub enum AdminError {
 }
 
 /// Parses the arguments after `admin`.
-pub fn parse(args: &[String]) -> Result<Provision, AdminError> {
+pub fn parse(args: &[String]) -> Result<Command, AdminError> {
     let usage = |m: &str| AdminError::Usage(m.to_owned());
     let mut it = args.iter();
     match it.next().map(String::as_str) {
         Some("provision") => {}
+        Some(cmd @ ("grant-admin" | "revoke-admin")) => {
+            let grant = cmd == "grant-admin";
+            return match (it.next().map(String::as_str), it.next(), it.next()) {
+                (Some("--username"), Some(name), None) => Ok(Command::ServerAdmin {
+                    username: name.to_ascii_lowercase(),
+                    grant,
+                }),
+                _ => Err(usage(&format!("{cmd} --username NAME"))),
+            };
+        }
         Some(other) => return Err(usage(&format!("unknown admin command {other:?}"))),
         None => return Err(usage("which admin command?")),
     }
@@ -86,7 +109,18 @@ pub fn parse(args: &[String]) -> Result<Provision, AdminError> {
     {
         return Err(usage("--prefix: up to 24 of a-z 0-9"));
     }
-    Ok(p)
+    Ok(Command::Provision(p))
+}
+
+/// Grants or revokes the server admin role.
+pub async fn server_admin(config: &Config, username: &str, grant: bool) -> Result<(), AdminError> {
+    let store = crate::store::open(config).await?;
+    let user = store
+        .user_by_username(username)
+        .await?
+        .ok_or_else(|| AdminError::Other(format!("no user {username:?}")))?;
+    store.set_server_admin(user.id, grant).await?;
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -150,6 +184,7 @@ async fn one(
         photo: None,
         created_at: now,
         disabled: false,
+        server_admin: false,
     };
     let user = match store
         .create_user(NewUser {

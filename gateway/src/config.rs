@@ -32,6 +32,10 @@ pub struct ChatConfig {
     pub idle_secs: u64,
     /// Most members of a group, creator included. `CONFAB_CHAT_MAX_GROUP_MEMBERS`.
     pub max_group_members: usize,
+    /// Seconds a sender may edit a text message. `CONFAB_CHAT_EDIT_WINDOW_SECS`.
+    pub edit_window_secs: u64,
+    /// Seconds a sender may delete a message for everyone. `CONFAB_CHAT_DELETE_WINDOW_SECS`.
+    pub delete_window_secs: u64,
 }
 
 impl Default for ChatConfig {
@@ -40,6 +44,8 @@ impl Default for ChatConfig {
             threads: 0,
             idle_secs: 300,
             max_group_members: 1024,
+            edit_window_secs: 15 * 60,
+            delete_window_secs: 48 * 3600,
         }
     }
 }
@@ -230,6 +236,8 @@ impl Config {
         env!("CONFAB_CHAT_THREADS" => self.chat.threads);
         env!("CONFAB_CHAT_IDLE_SECS" => self.chat.idle_secs);
         env!("CONFAB_CHAT_MAX_GROUP_MEMBERS" => self.chat.max_group_members);
+        env!("CONFAB_CHAT_EDIT_WINDOW_SECS" => self.chat.edit_window_secs);
+        env!("CONFAB_CHAT_DELETE_WINDOW_SECS" => self.chat.delete_window_secs);
         Ok(())
     }
 

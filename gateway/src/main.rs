@@ -13,6 +13,8 @@ USAGE:
     confab [--config FILE]     start the server (defaults: 127.0.0.1:8080, ./data, embedded store)
     confab [--config FILE] admin provision --users N --out FILE [--prefix P] [--token-ttl-secs S]
                                create load-test users with tokens (server stopped)
+    confab [--config FILE] admin grant-admin|revoke-admin --username NAME
+                               make a user a server admin, or stop it (server stopped)
     confab --help | --version
 
 Every setting can be overridden by a CONFAB_* environment variable; see README.md.";
@@ -65,19 +67,32 @@ fn main() -> ExitCode {
 }
 
 fn run_admin(config: &Config, args: &[String]) -> ExitCode {
-    let provision = match admin::parse(args) {
-        Ok(p) => p,
+    let command = match admin::parse(args) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("confab admin: {e}");
             return ExitCode::from(2);
         }
     };
-    let out = provision.out.clone();
-    match actix_web::rt::System::new().block_on(admin::provision(config, provision)) {
-        Ok(n) => {
-            println!("provisioned {n} users into {}", out.display());
-            ExitCode::SUCCESS
+    let system = actix_web::rt::System::new();
+    let result = match command {
+        admin::Command::Provision(p) => {
+            let out = p.out.clone();
+            system
+                .block_on(admin::provision(config, p))
+                .map(|n| println!("provisioned {n} users into {}", out.display()))
         }
+        admin::Command::ServerAdmin { username, grant } => system
+            .block_on(admin::server_admin(config, &username, grant))
+            .map(|()| {
+                println!(
+                    "{username}: server admin {}",
+                    if grant { "granted" } else { "revoked" }
+                )
+            }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("confab admin: {e}");
             ExitCode::FAILURE

@@ -22,6 +22,13 @@ use crate::api;
         api::blocks::list_blocked, api::blocks::block, api::blocks::unblock,
         api::chats::open_direct, api::chats::create_group, api::chats::list, api::chats::get,
         api::chats::history, api::chats::read, api::messages::send, api::messages::info,
+        api::groups::update, api::groups::add_members, api::groups::remove_member, api::groups::promote,
+        api::groups::demote, api::groups::leave, api::groups::create_invite, api::groups::get_invite,
+        api::groups::revoke_invite, api::groups::join,
+        api::messages::edit, api::messages::delete_for_everyone, api::messages::hide, api::messages::react,
+        api::messages::unreact, api::messages::forward, api::messages::star, api::messages::unstar,
+        api::messages::starred, api::settings::update_chat, api::settings::get_user, api::settings::put_user,
+        api::moderation::report, api::moderation::reports, api::moderation::disable, api::moderation::enable,
         crate::health::healthz, crate::health::readyz,
     ),
     modifiers(&BearerAuth),
@@ -32,6 +39,8 @@ use crate::api;
         (name = "blocks", description = "People I blocked"),
         (name = "chats", description = "Chats, history and read pointers (live events: WebSocket /ws, docs/PROTOCOL.md)"),
         (name = "messages", description = "Sending without a socket, and receipts per member"),
+        (name = "groups", description = "Group administration and invite links"),
+        (name = "moderation", description = "Reports, and account review by server admins"),
         (name = "ops", description = "Health and readiness"),
     )
 )]

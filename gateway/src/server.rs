@@ -43,6 +43,8 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             chat_threads: config.chat.threads,
             chat_idle: Duration::from_secs(config.chat.idle_secs),
             max_group_members: config.chat.max_group_members,
+            edit_window: Duration::from_secs(config.chat.edit_window_secs),
+            delete_window: Duration::from_secs(config.chat.delete_window_secs),
         },
     );
     let rl = &config.rate_limit;

@@ -40,7 +40,16 @@ macro_rules! conformance_tests {
             history_pages_both_ways,
             unread_counts_others_messages_after_pointer,
             receipts_only_move_forward,
-            last_seen_roundtrip
+            last_seen_roundtrip,
+            rewrites_replace_earlier_bodies_atomically,
+            duplicate_does_not_apply_its_rewrites,
+            group_changes_are_atomic_with_their_event,
+            invites_one_live_per_group,
+            account_flags,
+            chat_prefs_and_user_settings,
+            stars_page_newest_first,
+            hidden_events_per_user,
+            reports_page_newest_first
         );
     };
     (@each $make:expr; $($name:ident),*) => {$(
@@ -66,6 +75,7 @@ fn user(username: &str, phone: Option<&str>) -> NewUser {
             photo: None,
             created_at: NOW,
             disabled: false,
+            server_admin: false,
         },
         password_hash: format!("$argon2id$fake${username}"),
     }
@@ -497,6 +507,7 @@ fn chat(kind: ChatKind, by: Uuid) -> Chat {
         title: None,
         created_by: by,
         created_at: NOW,
+        info: GroupInfo::default(),
     }
 }
 
@@ -507,6 +518,7 @@ fn text(sender: Uuid, client_id: Option<&str>, body: &str) -> NewEvent {
         client_id: client_id.map(str::to_owned),
         kind: MESSAGE_KIND.into(),
         body: body.into(),
+        rewrites: Vec::new(),
     }
 }
 
@@ -786,4 +798,391 @@ pub async fn last_seen_roundtrip(store: &dyn Store) {
     store.set_last_seen(a.id, NOW).await.unwrap();
     store.set_last_seen(a.id, NOW + 5).await.unwrap();
     assert_eq!(store.last_seen(a.id).await.unwrap(), Some(NOW + 5));
+}
+
+pub async fn rewrites_replace_earlier_bodies_atomically(store: &dyn Store) {
+    let a = new_user(store, "rw_a").await;
+    let b = new_user(store, "rw_b").await;
+    let (c, _) = store
+        .get_or_create_direct(chat(ChatKind::Direct, a.id), a.id, b.id)
+        .await
+        .unwrap();
+    store
+        .append(
+            c.id,
+            vec![text(a.id, Some("1"), "v1"), text(a.id, Some("2"), "other")],
+        )
+        .await
+        .unwrap();
+    let edit = NewEvent {
+        kind: "edit".into(),
+        rewrites: vec![
+            Rewrite {
+                seq: 1,
+                body: "v2".into(),
+            },
+            Rewrite {
+                seq: 99,
+                body: "ignored".into(),
+            },
+        ],
+        ..text(a.id, None, "edit of 1")
+    };
+    let out = store.append(c.id, vec![edit]).await.unwrap();
+    assert_eq!(out[0].event().seq, 3);
+    assert_eq!(store.event(c.id, 1).await.unwrap().unwrap().body, "v2");
+    assert_eq!(store.event(c.id, 2).await.unwrap().unwrap().body, "other");
+    assert_eq!(
+        store.event(c.id, 3).await.unwrap().unwrap().body,
+        "edit of 1"
+    );
+    assert_eq!(
+        store.chat_state(c.id).await.unwrap().last_seq,
+        3,
+        "a rewrite of a missing seq adds nothing"
+    );
+}
+
+pub async fn duplicate_does_not_apply_its_rewrites(store: &dyn Store) {
+    let a = new_user(store, "dup_rw_a").await;
+    let b = new_user(store, "dup_rw_b").await;
+    let (c, _) = store
+        .get_or_create_direct(chat(ChatKind::Direct, a.id), a.id, b.id)
+        .await
+        .unwrap();
+    store
+        .append(c.id, vec![text(a.id, Some("m"), "orig")])
+        .await
+        .unwrap();
+    let again = NewEvent {
+        rewrites: vec![Rewrite {
+            seq: 1,
+            body: "changed".into(),
+        }],
+        ..text(a.id, Some("m"), "retry")
+    };
+    let out = store.append(c.id, vec![again]).await.unwrap();
+    assert!(matches!(out[0], AppendOutcome::Duplicate(_)));
+    assert_eq!(store.event(c.id, 1).await.unwrap().unwrap().body, "orig");
+}
+
+pub async fn group_changes_are_atomic_with_their_event(store: &dyn Store) {
+    let a = new_user(store, "gc_a").await;
+    let b = new_user(store, "gc_b").await;
+    let c = new_user(store, "gc_c").await;
+    let g = group_of(store, &[&a, &b]).await;
+    let ev = |k: &str| NewEvent {
+        kind: k.into(),
+        ..text(a.id, None, "{}")
+    };
+    let info = GroupInfo {
+        description: "desc".into(),
+        photo: Some("p1".into()),
+        only_admins_send: true,
+        only_admins_edit_info: false,
+    };
+    let e = store
+        .change_group(
+            g.id,
+            GroupChange::Info {
+                title: "New".into(),
+                info: info.clone(),
+            },
+            ev("info"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.seq, 2);
+    let stored = store.chat(g.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.title.as_deref(), &stored.info),
+        (Some("New"), &info)
+    );
+    let added = Member {
+        user_id: c.id,
+        role: Role::Member,
+        joined_at: NOW + 1,
+    };
+    store
+        .change_group(
+            g.id,
+            GroupChange::AddMembers(vec![added.clone()]),
+            ev("added"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.member(g.id, c.id).await.unwrap(), Some(added));
+    assert!(store.user_chats(c.id).await.unwrap().contains(&g.id));
+    store
+        .change_group(
+            g.id,
+            GroupChange::SetRole(c.id, Role::Admin),
+            ev("promoted"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member(g.id, c.id).await.unwrap().map(|m| m.role),
+        Some(Role::Admin)
+    );
+    let e = store
+        .change_group(g.id, GroupChange::RemoveMember(c.id), ev("removed"))
+        .await
+        .unwrap();
+    assert_eq!(e.seq, 5);
+    assert_eq!(store.member(g.id, c.id).await.unwrap(), None);
+    assert!(!store.user_chats(c.id).await.unwrap().contains(&g.id));
+    let missing = store
+        .change_group(g.id, GroupChange::RemoveMember(c.id), ev("again"))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+    assert_eq!(
+        store.chat_state(g.id).await.unwrap().last_seq,
+        5,
+        "a refused change appends nothing"
+    );
+    let kinds: Vec<String> = store
+        .events_after(g.id, 1, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["info", "added", "promoted", "removed"]);
+}
+
+pub async fn invites_one_live_per_group(store: &dyn Store) {
+    let a = new_user(store, "inv_a").await;
+    let b = new_user(store, "inv_b").await;
+    let g = group_of(store, &[&a, &b]).await;
+    assert_eq!(store.invite_of(g.id).await.unwrap(), None);
+    let first = Invite {
+        code: "code1".into(),
+        chat_id: g.id,
+        created_by: a.id,
+        created_at: NOW,
+        expires_at: Some(NOW + DAY),
+    };
+    store.set_invite(first.clone()).await.unwrap();
+    assert_eq!(
+        store.invite_by_code("code1").await.unwrap(),
+        Some(first.clone())
+    );
+    let second = Invite {
+        code: "code2".into(),
+        expires_at: None,
+        ..first.clone()
+    };
+    store.set_invite(second.clone()).await.unwrap();
+    assert_eq!(
+        store.invite_by_code("code1").await.unwrap(),
+        None,
+        "the old link dies"
+    );
+    assert_eq!(store.invite_of(g.id).await.unwrap(), Some(second));
+    store.revoke_invite(g.id).await.unwrap();
+    assert_eq!(store.invite_by_code("code2").await.unwrap(), None);
+    assert!(matches!(
+        store.revoke_invite(g.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn account_flags(store: &dyn Store) {
+    let a = new_user(store, "flag_a").await;
+    store.set_disabled(a.id, true).await.unwrap();
+    store.set_server_admin(a.id, true).await.unwrap();
+    let u = store.user(a.id).await.unwrap().unwrap();
+    assert!(u.disabled && u.server_admin);
+    store.set_disabled(a.id, false).await.unwrap();
+    assert!(!store.user(a.id).await.unwrap().unwrap().disabled);
+    assert!(matches!(
+        store.set_disabled(Uuid::now_v7(), true).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn chat_prefs_and_user_settings(store: &dyn Store) {
+    let a = new_user(store, "pref_a").await;
+    let c = Uuid::now_v7();
+    assert_eq!(
+        store.chat_prefs(a.id, c).await.unwrap(),
+        ChatPrefs::default()
+    );
+    let prefs = ChatPrefs {
+        pinned_at: Some(NOW),
+        archived_at: None,
+        muted_until: Some(Millis::MAX),
+        notifications: NotificationLevel::None,
+    };
+    store.set_chat_prefs(a.id, c, prefs).await.unwrap();
+    assert_eq!(store.chat_prefs(a.id, c).await.unwrap(), prefs);
+    assert!(
+        store.user_settings(a.id).await.unwrap().keep_chats_archived,
+        "default keeps chats archived"
+    );
+    store
+        .set_user_settings(
+            a.id,
+            UserSettings {
+                keep_chats_archived: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!store.user_settings(a.id).await.unwrap().keep_chats_archived);
+}
+
+pub async fn stars_page_newest_first(store: &dyn Store) {
+    let a = new_user(store, "star_a").await;
+    let c = Uuid::now_v7();
+    for seq in 1..=5u64 {
+        assert!(store
+            .star(
+                a.id,
+                Star {
+                    chat_id: c,
+                    seq,
+                    starred_at: NOW + seq as i64
+                }
+            )
+            .await
+            .unwrap());
+    }
+    assert!(
+        !store
+            .star(
+                a.id,
+                Star {
+                    chat_id: c,
+                    seq: 3,
+                    starred_at: NOW + 99
+                }
+            )
+            .await
+            .unwrap(),
+        "already starred"
+    );
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .stars(
+                a.id,
+                PageRequest {
+                    after: after.clone(),
+                    limit: 2,
+                },
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|s| s.seq));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![5, 4, 3, 2, 1]);
+    store.unstar(a.id, c, 3).await.unwrap();
+    assert!(matches!(
+        store.unstar(a.id, c, 3).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let all = store
+        .stars(
+            a.id,
+            PageRequest {
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items.iter().map(|s| s.seq).collect::<Vec<_>>(),
+        vec![5, 4, 2, 1]
+    );
+    let bad = store
+        .stars(
+            a.id,
+            PageRequest {
+                after: Some("nope".into()),
+                limit: 2,
+            },
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
+}
+
+pub async fn hidden_events_per_user(store: &dyn Store) {
+    let a = new_user(store, "hid_a").await;
+    let b = new_user(store, "hid_b").await;
+    let c = Uuid::now_v7();
+    store.hide(a.id, c, &[2, 5, 9]).await.unwrap();
+    store.hide(a.id, c, &[5]).await.unwrap();
+    assert_eq!(store.hidden(a.id, c, 1, 6).await.unwrap(), vec![2, 5]);
+    assert_eq!(store.hidden(a.id, c, 1, 100).await.unwrap(), vec![2, 5, 9]);
+    assert!(
+        store.hidden(b.id, c, 1, 100).await.unwrap().is_empty(),
+        "per user"
+    );
+    assert!(
+        store
+            .hidden(a.id, Uuid::now_v7(), 1, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "per chat"
+    );
+}
+
+pub async fn reports_page_newest_first(store: &dyn Store) {
+    let a = new_user(store, "rep_a").await;
+    let b = new_user(store, "rep_b").await;
+    for i in 0..3i64 {
+        let r = Report {
+            id: Uuid::now_v7(),
+            reporter: a.id,
+            reported_user: b.id,
+            chat_id: None,
+            seq: None,
+            reason: format!("r{i}"),
+            created_at: NOW + i,
+            evidence: Vec::new(),
+        };
+        store.add_report(r).await.unwrap();
+    }
+    let first = store
+        .reports(PageRequest {
+            after: None,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(|r| r.reason.as_str())
+            .collect::<Vec<_>>(),
+        ["r2", "r1"]
+    );
+    let rest = store
+        .reports(PageRequest {
+            after: first.next,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items
+            .iter()
+            .map(|r| r.reason.as_str())
+            .collect::<Vec<_>>(),
+        ["r0"]
+    );
+    assert!(rest.next.is_none());
 }

@@ -19,6 +19,9 @@ pub trait UserStore: Send + Sync {
     /// The PHC string of the user's password.
     async fn password_hash(&self, id: Uuid) -> StoreResult<Option<String>>;
     async fn update_profile(&self, id: Uuid, update: ProfileUpdate) -> StoreResult<User>;
+    /// Disables or re-enables an account. `NotFound("user")` if there is none.
+    async fn set_disabled(&self, id: Uuid, disabled: bool) -> StoreResult<()>;
+    async fn set_server_admin(&self, id: Uuid, admin: bool) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -76,6 +79,32 @@ pub trait BlockStore: Send + Sync {
     async fn blocked(&self, blocker: Uuid, page: PageRequest) -> StoreResult<Page<Block>>;
 }
 
+#[async_trait]
+pub trait PrefsStore: Send + Sync {
+    /// `user`'s settings for `chat_id`, defaults if never set.
+    async fn chat_prefs(&self, user: Uuid, chat_id: Uuid) -> StoreResult<ChatPrefs>;
+    async fn set_chat_prefs(&self, user: Uuid, chat_id: Uuid, prefs: ChatPrefs) -> StoreResult<()>;
+    async fn user_settings(&self, user: Uuid) -> StoreResult<UserSettings>;
+    async fn set_user_settings(&self, user: Uuid, settings: UserSettings) -> StoreResult<()>;
+    /// `false` if it was starred already.
+    async fn star(&self, user: Uuid, star: Star) -> StoreResult<bool>;
+    /// `NotFound("star")` if it was not starred.
+    async fn unstar(&self, user: Uuid, chat_id: Uuid, seq: u64) -> StoreResult<()>;
+    /// My stars, newest first.
+    async fn stars(&self, user: Uuid, page: PageRequest) -> StoreResult<Page<Star>>;
+    /// Hides events from `user` only ("delete for me").
+    async fn hide(&self, user: Uuid, chat_id: Uuid, seqs: &[u64]) -> StoreResult<()>;
+    /// Which of the seqs in `from..=to` `user` hid.
+    async fn hidden(&self, user: Uuid, chat_id: Uuid, from: u64, to: u64) -> StoreResult<Vec<u64>>;
+}
+
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    async fn add_report(&self, report: Report) -> StoreResult<()>;
+    /// Reports, newest first.
+    async fn reports(&self, page: PageRequest) -> StoreResult<Page<Report>>;
+}
+
 /// Every concern at once: what the server holds.
 #[async_trait]
 pub trait Store:
@@ -88,6 +117,8 @@ pub trait Store:
     + TimelineStore
     + ReceiptStore
     + PresenceStore
+    + PrefsStore
+    + ReportStore
 {
     /// `"embedded"` or `"scylla"`, for metrics and `/readyz`.
     fn backend(&self) -> &'static str;
@@ -115,12 +146,28 @@ pub trait ChatStore: Send + Sync {
     /// Every chat the user is a member of.
     async fn user_chats(&self, user_id: Uuid) -> StoreResult<Vec<Uuid>>;
     async fn chat_state(&self, chat_id: Uuid) -> StoreResult<ChatState>;
+    /// Applies a group change and appends the event recording it, atomically. For
+    /// `AddMembers`, members already in the chat are left as they are.
+    async fn change_group(
+        &self,
+        chat_id: Uuid,
+        change: GroupChange,
+        event: NewEvent,
+    ) -> StoreResult<StoredEvent>;
+    /// Replaces the group's invite link (one live link per group).
+    async fn set_invite(&self, invite: Invite) -> StoreResult<()>;
+    /// Revokes the group's invite link; `NotFound("invite")` if it has none.
+    async fn revoke_invite(&self, chat_id: Uuid) -> StoreResult<()>;
+    async fn invite_by_code(&self, code: &str) -> StoreResult<Option<Invite>>;
+    async fn invite_of(&self, chat_id: Uuid) -> StoreResult<Option<Invite>>;
 }
 
 #[async_trait]
 pub trait TimelineStore: Send + Sync {
     /// Appends in order, assigning the next sequence numbers, and makes them durable before
-    /// returning. Events whose client id was seen before come back as `Duplicate`, unstored.
+    /// returning. Events whose client id was seen before come back as `Duplicate`, unstored
+    /// (their rewrites too). A stored event's rewrites replace the bodies of the events they
+    /// name in the same write; a rewrite of a missing seq is ignored.
     /// `NotFound("chat")` if the chat does not exist (then nothing is stored).
     async fn append(&self, chat_id: Uuid, events: Vec<NewEvent>)
         -> StoreResult<Vec<AppendOutcome>>;

@@ -28,6 +28,7 @@ async fn data_survives_reopen() {
                 photo: None,
                 created_at: 1,
                 disabled: false,
+                server_admin: false,
             },
             password_hash: "h".into(),
         };

@@ -99,6 +99,7 @@ fn user(username: &str, phone: Option<&str>) -> NewUser {
             photo: None,
             created_at: 1_700_000_000_000,
             disabled: false,
+            server_admin: false,
         },
         password_hash: "$argon2id$fake".into(),
     }
@@ -266,6 +267,7 @@ fn message(sender: Uuid, client_id: &str) -> NewEvent {
         client_id: Some(client_id.into()),
         kind: MESSAGE_KIND.into(),
         body: format!("{{\"text\":\"{client_id}\"}}"),
+        rewrites: Vec::new(),
     }
 }
 
@@ -278,6 +280,7 @@ async fn direct_chat(store: &dyn Store) -> (Uuid, Uuid, Uuid) {
         title: None,
         created_by: a.id,
         created_at: 1_700_000_000_000,
+        info: Default::default(),
     };
     let (chat, _) = store.get_or_create_direct(chat, a.id, b.id).await.unwrap();
     (chat.id, a.id, b.id)
@@ -406,6 +409,323 @@ async fn pending_append_is_written_out_after_a_crash() {
     assert!(matches!(&retry[1], AppendOutcome::Stored(e) if e.seq == 3));
     assert_eq!(store.event(chat, 2).await.unwrap(), Some(lost));
     assert_eq!(store.chat_state(chat).await.unwrap().last_seq, 3);
+}
+
+const T0: Millis = 1_700_000_000_000;
+
+async fn group(store: &dyn Store, name: &str, n: usize) -> (Uuid, Vec<Uuid>) {
+    let mut users = Vec::new();
+    for i in 0..n {
+        let u = store
+            .create_user(user(&format!("{name}{i}"), None))
+            .await
+            .unwrap();
+        users.push(u.id);
+    }
+    let chat = Chat {
+        id: Uuid::now_v7(),
+        kind: ChatKind::Group,
+        title: Some(name.into()),
+        created_by: users[0],
+        created_at: T0,
+        info: GroupInfo::default(),
+    };
+    let members = users
+        .iter()
+        .map(|&user_id| Member {
+            user_id,
+            role: Role::Member,
+            joined_at: T0,
+        })
+        .collect();
+    let first = NewEvent {
+        kind: "group_created".into(),
+        ..message(users[0], "created")
+    };
+    store
+        .create_group(chat.clone(), members, first)
+        .await
+        .unwrap();
+    (chat.id, users)
+}
+
+fn group_event(sender: Uuid, kind: &str) -> NewEvent {
+    NewEvent {
+        client_id: None,
+        kind: kind.into(),
+        ..message(sender, "g")
+    }
+}
+
+/// The chat's `write_ts` and `pending`, read directly.
+async fn raw_state(guard: &DropKeyspace, chat: Uuid) -> (i64, Option<String>) {
+    let session = guard.store.session();
+    let cql = format!(
+        "SELECT write_ts, pending FROM {}.chat_state WHERE chat_id = ?",
+        guard.keyspace
+    );
+    let prepared = session.prepare(cql).await.unwrap();
+    session
+        .execute_unpaged(&prepared, (chat,))
+        .await
+        .unwrap()
+        .into_rows_result()
+        .unwrap()
+        .single_row::<(i64, Option<String>)>()
+        .unwrap()
+}
+
+/// What a writer that died after its compare-and-set leaves of a group change (and a rewrite):
+/// the next reader of the chat's state writes out all of it, not only the event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_group_change_and_rewrites_are_written_out_after_a_crash() {
+    let Some(contact) = cql() else { return };
+    let (store, guard) = fresh(contact).await;
+    let (chat, users) = group(store.as_ref(), "crash", 3).await;
+    let (a, c) = (users[0], users[2]);
+    store.append(chat, vec![message(a, "m")]).await.unwrap();
+    let (write_ts, pending) = raw_state(&guard, chat).await;
+    assert_eq!(pending, None);
+    let lost = StoredEvent {
+        chat_id: chat,
+        seq: 3,
+        sender: a,
+        at: T0 + 3,
+        client_id: None,
+        kind: "removed".into(),
+        body: "{}".into(),
+    };
+    let record = serde_json::json!({
+        "ts": write_ts + 1,
+        "events": [&lost],
+        "rewrites": [[2, "rewritten"]],
+        "effect": {"op": "remove_member", "user_id": c},
+    });
+    let session = guard.store.session();
+    let cql = format!(
+        "UPDATE {}.chat_state SET last_seq = 3, pending = ?, write_ts = ? \
+         WHERE chat_id = ? IF last_seq = 2",
+        guard.keyspace
+    );
+    let prepared = session.prepare(cql).await.unwrap();
+    session
+        .execute_unpaged(&prepared, (record.to_string(), write_ts + 1, chat))
+        .await
+        .unwrap();
+    assert!(
+        store.member(chat, c).await.unwrap().is_some(),
+        "not written out yet"
+    );
+
+    assert_eq!(store.chat_state(chat).await.unwrap().last_seq, 3);
+    assert_eq!(store.event(chat, 3).await.unwrap(), Some(lost));
+    assert_eq!(
+        store.event(chat, 2).await.unwrap().unwrap().body,
+        "rewritten"
+    );
+    assert_eq!(store.member(chat, c).await.unwrap(), None);
+    assert!(!store.user_chats(c).await.unwrap().contains(&chat));
+    assert_eq!(raw_state(&guard, chat).await.1, None, "pending is cleared");
+}
+
+/// A writer resuming late (after a repairer wrote its append out and later appends changed the
+/// same rows) writes its append out again: it must not undo the later changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_write_out_never_undoes_later_appends() {
+    let Some(contact) = cql() else { return };
+    let (store, guard) = fresh(contact).await;
+    let (chat, users) = group(store.as_ref(), "late", 2).await;
+    let a = users[0];
+    let c = store.create_user(user("late_c", None)).await.unwrap().id;
+    let joined = Member {
+        user_id: c,
+        role: Role::Member,
+        joined_at: T0 + 1,
+    };
+    store
+        .change_group(
+            chat,
+            GroupChange::AddMembers(vec![joined.clone()]),
+            group_event(a, "added"),
+        )
+        .await
+        .unwrap();
+    let (add_ts, _) = raw_state(&guard, chat).await;
+    let added = store.event(chat, 2).await.unwrap().unwrap();
+    store.append(chat, vec![message(a, "m")]).await.unwrap();
+    store
+        .change_group(
+            chat,
+            GroupChange::RemoveMember(c),
+            group_event(a, "removed"),
+        )
+        .await
+        .unwrap();
+    let edit = NewEvent {
+        rewrites: vec![Rewrite {
+            seq: 3,
+            body: "edited".into(),
+        }],
+        ..group_event(a, "edit")
+    };
+    store.append(chat, vec![edit]).await.unwrap();
+    assert_eq!(store.chat_state(chat).await.unwrap().last_seq, 5);
+
+    // The add again, as its writer recorded it, and an older edit of seq 3.
+    let stale = serde_json::json!({
+        "ts": add_ts,
+        "events": [&added],
+        "rewrites": [[3, "stale"]],
+        "effect": {"op": "add_members", "members": [&joined]},
+    });
+    let session = guard.store.session();
+    let cql = format!(
+        "UPDATE {}.chat_state SET pending = ? WHERE chat_id = ? IF last_seq = 5",
+        guard.keyspace
+    );
+    let prepared = session.prepare(cql).await.unwrap();
+    session
+        .execute_unpaged(&prepared, (stale.to_string(), chat))
+        .await
+        .unwrap();
+    assert_eq!(store.chat_state(chat).await.unwrap().last_seq, 5);
+    assert_eq!(raw_state(&guard, chat).await.1, None, "written out");
+
+    assert_eq!(store.member(chat, c).await.unwrap(), None, "stays removed");
+    assert!(!store.user_chats(c).await.unwrap().contains(&chat));
+    assert_eq!(store.event(chat, 3).await.unwrap().unwrap().body, "edited");
+    assert_eq!(store.event(chat, 2).await.unwrap(), Some(added));
+}
+
+/// Concurrent removals of one member (two admins at once, or a hand-over): exactly one is
+/// applied and recorded; the others are refused and append nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_group_changes_are_checked_against_each_other() {
+    let Some(contact) = cql() else { return };
+    let (store, _guard) = fresh(contact).await;
+    let (chat, users) = group(store.as_ref(), "race", 3).await;
+    let (a, c) = (users[0], users[2]);
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .change_group(
+                    chat,
+                    GroupChange::RemoveMember(c),
+                    group_event(a, "removed"),
+                )
+                .await
+        }));
+    }
+    let mut applied = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(e) => {
+                assert_eq!(e.seq, 2);
+                applied += 1;
+            }
+            Err(StoreError::NotFound("member")) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(applied, 1);
+    assert_eq!(store.chat_state(chat).await.unwrap().last_seq, 2);
+    assert_eq!(store.member(chat, c).await.unwrap(), None);
+}
+
+/// Concurrent replacements of a group's invite link leave exactly one live link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invite_replacements_leave_one_live_link() {
+    let Some(contact) = cql() else { return };
+    let (store, _guard) = fresh(contact).await;
+    let (chat, users) = group(store.as_ref(), "inv", 1).await;
+    let codes: Vec<String> = (0..5).map(|i| format!("code{i}")).collect();
+    let mut tasks = Vec::new();
+    for code in codes.clone() {
+        let store = store.clone();
+        let invite = Invite {
+            code,
+            chat_id: chat,
+            created_by: users[0],
+            created_at: T0,
+            expires_at: None,
+        };
+        tasks.push(tokio::spawn(async move { store.set_invite(invite).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let live = store.invite_of(chat).await.unwrap().expect("a live link");
+    for code in &codes {
+        let found = store.invite_by_code(code).await.unwrap();
+        assert_eq!(found.is_some(), *code == live.code, "{code}");
+    }
+    store.revoke_invite(chat).await.unwrap();
+    for code in &codes {
+        assert_eq!(store.invite_by_code(code).await.unwrap(), None);
+    }
+}
+
+/// Reports live in one partition per day: pages cross days (also empty ones) newest first,
+/// starting in the middle of a day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_page_across_days() {
+    let Some(contact) = cql() else { return };
+    let (store, _guard) = fresh(contact).await;
+    const DAY: Millis = 86_400_000;
+    let reporter = Uuid::now_v7();
+    let mut times = Vec::new();
+    for (day, n) in [(0, 3), (1, 1), (4, 2), (5, 1)] {
+        for i in 0..n {
+            times.push(T0 + day * DAY + i * 1000);
+        }
+    }
+    for (i, &at) in times.iter().enumerate() {
+        let report = Report {
+            id: Uuid::now_v7(),
+            reporter,
+            reported_user: Uuid::now_v7(),
+            chat_id: Some(Uuid::now_v7()),
+            seq: Some(i as u64),
+            reason: format!("r{i}"),
+            created_at: at,
+            evidence: vec![StoredEvent {
+                chat_id: Uuid::now_v7(),
+                seq: 1,
+                sender: reporter,
+                at,
+                client_id: None,
+                kind: MESSAGE_KIND.into(),
+                body: "{}".into(),
+            }],
+        };
+        store.add_report(report).await.unwrap();
+    }
+    times.sort_unstable_by(|a, b| b.cmp(a));
+    for limit in [1, 2, 3, 100] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.reports(PageRequest { after, limit }).await.unwrap();
+            assert!(page.items.len() <= limit);
+            seen.extend(page.items.iter().map(|r| r.created_at));
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(seen, times, "limit {limit}");
+    }
+    let newest = store
+        .reports(PageRequest {
+            after: None,
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(newest.items[0].evidence.len(), 1);
+    assert_eq!(newest.items[0].seq, Some(6));
 }
 
 /// Manual check of an outage: run with `--ignored --nocapture`, then stop and start

@@ -145,7 +145,9 @@ impl Write for Tcp {
             Err(e)
                 if matches!(
                     e.kind(),
-                    ErrorKind::BrokenPipe | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                    ErrorKind::BrokenPipe
+                        | ErrorKind::ConnectionReset
+                        | ErrorKind::ConnectionAborted
                 ) =>
             {
                 self.broken = Some(e.to_string());
@@ -204,7 +206,10 @@ fn handshake(port: u16, auth: Auth<'_>) -> Result<WebSocket<Tcp>, ConnectError> 
     stream
         .set_write_timeout(Some(TIMEOUT))
         .map_err(|e| ConnectError::Other(e.to_string()))?;
-    let stream = Tcp { stream, broken: None };
+    let stream = Tcp {
+        stream,
+        broken: None,
+    };
     match tungstenite::client::client_with_config(req, stream, None) {
         Ok((ws, _resp)) => Ok(ws),
         Err(HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
@@ -684,10 +689,7 @@ impl Ws {
             if !ans["code"].is_string() {
                 self.fail(format!("error frame without a string code: {ans}"));
             }
-            if !ans["message"]
-                .as_str()
-                .is_some_and(|m| !m.trim().is_empty())
-            {
+            if ans["message"].as_str().is_none_or(|m| m.trim().is_empty()) {
                 self.fail(format!("error frame without a non-empty message: {ans}"));
             }
         }

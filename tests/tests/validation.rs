@@ -615,7 +615,8 @@ fn body_limit_follows_configuration() {
 #[test]
 fn server_survives_every_bad_request_class() {
     let mut s = Server::start_with(&[("CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN", "1000")]);
-    let checks: &[(&str, fn(&Server))] = &[
+    type Check = (&'static str, fn(&Server));
+    let checks: &[Check] = &[
         ("malformed_json", check_malformed_json),
         ("missing_field", check_missing_field),
         ("unknown_field", check_unknown_field),

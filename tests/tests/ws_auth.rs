@@ -21,7 +21,9 @@ fn expect_401(server: &Server, auth: Auth<'_>, codes: &[&str]) {
                 "401 body must be the REST error shape with code in {codes:?}: {body}"
             );
             assert!(
-                json.pointer("/error/message").and_then(Value::as_str).is_some_and(|m| !m.is_empty()),
+                json.pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .is_some_and(|m| !m.is_empty()),
                 "401 body needs error.message: {body}"
             );
         }
@@ -79,14 +81,26 @@ fn expired_token_is_401_but_open_socket_outlives_it() {
     let chat = create_direct(&s, &b, &a.user_id);
     let mut w = connect(&s, &a.access);
     std::thread::sleep(Duration::from_millis(4500));
-    expect_401(&s, Auth::Query(&a.access), &["token_expired", "unauthorized"]);
-    expect_401(&s, Auth::Header(&a.access), &["token_expired", "unauthorized"]);
+    expect_401(
+        &s,
+        Auth::Query(&a.access),
+        &["token_expired", "unauthorized"],
+    );
+    expect_401(
+        &s,
+        Auth::Header(&a.access),
+        &["token_expired", "unauthorized"],
+    );
     // The open socket still works: ping, and a send.
     w.assert_ping();
     let ack = w.send_ok(&chat, "late", "my token expired, my socket did not");
     assert_eq!(ack["seq"], json!(1), "{ack}");
     // A refreshed token connects again.
-    let r = s.post("/api/auth/refresh", None, Some(json!({"refresh_token": a.refresh})));
+    let r = s.post(
+        "/api/auth/refresh",
+        None,
+        Some(json!({"refresh_token": a.refresh})),
+    );
     assert_eq!(r.status, 200, "{r}");
     connect(&s, &r.str("/access_token")).assert_ping();
 }
@@ -131,7 +145,10 @@ fn session_revocation_closes_the_socket_with_4001() {
     let a2 = login_account(&s, "alice", PASSWORD);
     let mut w1 = connect_as(&s, &a);
     let mut w2 = connect_as(&s, &a2);
-    let r = s.delete(&format!("/api/auth/sessions/{}", a2.session_id), Some(&a.access));
+    let r = s.delete(
+        &format!("/api/auth/sessions/{}", a2.session_id),
+        Some(&a.access),
+    );
     assert_eq!(r.status, 204, "{r}");
     expect_4001(&mut w2, "socket of the revoked session");
     w1.assert_ping();
@@ -143,9 +160,20 @@ fn refresh_token_reuse_closes_the_socket_with_4001() {
     let s = ws_server();
     let a = register_account(&s, "alice");
     let mut w = connect_as(&s, &a);
-    let r = s.post("/api/auth/refresh", None, Some(json!({"refresh_token": a.refresh})));
+    let r = s.post(
+        "/api/auth/refresh",
+        None,
+        Some(json!({"refresh_token": a.refresh})),
+    );
     assert_eq!(r.status, 200, "{r}");
-    let r = s.post("/api/auth/refresh", None, Some(json!({"refresh_token": a.refresh})));
+    let r = s.post(
+        "/api/auth/refresh",
+        None,
+        Some(json!({"refresh_token": a.refresh})),
+    );
     assert_error(&r, 401, "refresh_token_reused");
-    expect_4001(&mut w, "socket of the session revoked by refresh-token reuse");
+    expect_4001(
+        &mut w,
+        "socket of the session revoked by refresh-token reuse",
+    );
 }

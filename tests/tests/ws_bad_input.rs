@@ -36,7 +36,12 @@ fn expect_error_then_alive(w: &mut Ws, raw: &str, codes: &[&str], ids: &[Option<
 fn non_json_text_is_malformed_json() {
     let (_s, _a, mut w) = setup();
     expect_error_then_alive(&mut w, "hello there", &["malformed_json"], &[None]);
-    expect_error_then_alive(&mut w, "{\"v\":1,\"id\":\"x\",", &["malformed_json"], &[None]);
+    expect_error_then_alive(
+        &mut w,
+        "{\"v\":1,\"id\":\"x\",",
+        &["malformed_json"],
+        &[None],
+    );
     expect_error_then_alive(&mut w, "", &["malformed_json"], &[None]);
 }
 
@@ -75,7 +80,12 @@ fn missing_type_is_malformed_json() {
 #[test]
 fn missing_or_bad_id_is_an_error() {
     let (_s, _a, mut w) = setup();
-    expect_error_then_alive(&mut w, r#"{"v":1,"type":"ping"}"#, &["malformed_json"], &[None]);
+    expect_error_then_alive(
+        &mut w,
+        r#"{"v":1,"type":"ping"}"#,
+        &["malformed_json"],
+        &[None],
+    );
     expect_error_then_alive(
         &mut w,
         r#"{"v":1,"id":"","type":"ping"}"#,
@@ -89,7 +99,12 @@ fn missing_or_bad_id_is_an_error() {
         &["malformed_json", "validation_failed"],
         &[None, Some(long.as_str())],
     );
-    expect_error_then_alive(&mut w, r#"{"v":1,"id":5,"type":"ping"}"#, &["malformed_json"], &[None]);
+    expect_error_then_alive(
+        &mut w,
+        r#"{"v":1,"id":5,"type":"ping"}"#,
+        &["malformed_json"],
+        &[None],
+    );
     // 64 characters is fine.
     let id64 = "j".repeat(64);
     w.send_text(&format!(r#"{{"v":1,"id":"{id64}","type":"ping"}}"#));
@@ -165,7 +180,10 @@ fn unknown_field_is_malformed_json_and_changes_nothing() {
         &["malformed_json", "validation_failed"],
         &[Some("f3"), None],
     );
-    assert!(history(&s, &a.access, &chat, "").is_empty(), "refused frames stored nothing");
+    assert!(
+        history(&s, &a.access, &chat, "").is_empty(),
+        "refused frames stored nothing"
+    );
     w.expect_no_frame("event", Duration::from_millis(300));
 }
 
@@ -280,8 +298,12 @@ fn flood_is_limited_and_server_stays_up() {
     let deadline = Instant::now() + Duration::from_secs(60);
     while pongs.len() + limited.len() < sent && Instant::now() < deadline {
         match wf.next_frame(Duration::from_secs(5)) {
-            Some(f) if f["type"] == "pong" => pongs.push(f["id"].as_str().unwrap_or("").to_string()),
-            Some(f) if f["type"] == "error" && f["code"] == "rate_limited" => limited.push(f["id"].clone()),
+            Some(f) if f["type"] == "pong" => {
+                pongs.push(f["id"].as_str().unwrap_or("").to_string())
+            }
+            Some(f) if f["type"] == "error" && f["code"] == "rate_limited" => {
+                limited.push(f["id"].clone())
+            }
             Some(f) => other.push(f),
             None => break,
         }
@@ -293,7 +315,10 @@ fn flood_is_limited_and_server_stays_up() {
         limited.len(),
         other.len()
     );
-    assert!(other.is_empty(), "only pongs and rate_limited errors expected: {other:?}");
+    assert!(
+        other.is_empty(),
+        "only pongs and rate_limited errors expected: {other:?}"
+    );
     let code = closed.as_ref().and_then(Closed::code);
     assert!(
         !limited.is_empty() || code == Some(4029),
@@ -309,13 +334,19 @@ fn flood_is_limited_and_server_stays_up() {
     // The first 100 are within the burst: all answered with pongs.
     for i in 0..100 {
         let id = format!("f{i}");
-        assert!(pongs.contains(&id), "frame {id} is within the 100-frame burst but got no pong");
+        assert!(
+            pongs.contains(&id),
+            "frame {id} is within the 100-frame burst but got no pong"
+        );
         assert!(
             !limited.contains(&json!(id)),
             "frame {id} is within the 100-frame burst but was rate limited"
         );
     }
-    assert!(pongs.len() < sent, "2000 frames at once cannot all pass a 100-burst, 50/s limit");
+    assert!(
+        pongs.len() < sent,
+        "2000 frames at once cannot all pass a 100-burst, 50/s limit"
+    );
 
     // Other sessions are unaffected.
     let ack = wb.send_ok(&chat, "after-flood", "still here?");
@@ -356,9 +387,15 @@ fn rate_limited_frames_each_get_an_answer_with_their_id() {
             None => break,
         }
     }
-    let limited = answers.iter().filter(|f| f["code"] == "rate_limited").count();
+    let limited = answers
+        .iter()
+        .filter(|f| f["code"] == "rate_limited")
+        .count();
     let pongs = answers.iter().filter(|f| f["type"] == "pong").count();
-    assert!(limited > 0, "150 frames at once must exceed the 100 burst: {pongs} pongs");
+    assert!(
+        limited > 0,
+        "150 frames at once must exceed the 100 burst: {pongs} pongs"
+    );
     let mut ids: Vec<String> = answers
         .iter()
         .map(|f| f["id"].as_str().unwrap_or("<null>").to_string())

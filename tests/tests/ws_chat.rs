@@ -49,43 +49,78 @@ fn direct_exchange_both_ways_with_receipts_and_unread_counts() {
     // --- A -> B, seq 1 -------------------------------------------------------------------
     let t0 = now_ms();
     let ack = wa.send_ok(&chat, "c-a1", "hi Ben");
-    assert_eq!(ack["seq"], json!(1), "first message of a direct chat is seq 1: {ack}");
+    assert_eq!(
+        ack["seq"],
+        json!(1),
+        "first message of a direct chat is seq 1: {ack}"
+    );
     assert_eq!(ack["duplicate"], json!(false), "{ack}");
     assert_at_near_now(&ack, "at", t0);
 
     let ev_b = wb.next_event_in(&chat, TIMEOUT);
     assert_msg_event(&ev_b, &chat, 1, &a.user_id, "c-a1", "hi Ben");
-    assert_eq!(ev_b["at"], ack["at"], "event.at is the ack's at: {ev_b} vs {ack}");
+    assert_eq!(
+        ev_b["at"], ack["at"],
+        "event.at is the ack's at: {ev_b} vs {ack}"
+    );
     // "the sending device too"
     let ev_a = wa.next_event_in(&chat, TIMEOUT);
     assert_eq!(ev_a, ev_b, "every device sees the identical event");
 
     // The same event, same shape, over REST.
     let h = history(&s, &b.access, &chat, "");
-    assert_eq!(h, vec![event_body(&ev_b)], "REST history = WS event minus v/type");
+    assert_eq!(
+        h,
+        vec![event_body(&ev_b)],
+        "REST history = WS event minus v/type"
+    );
 
     // Unread before reading: B has 1, A (own message) has 0.
     let sb = chat_summary(&s, &b.access, &chat);
-    assert_eq!(sb["unread_count"], json!(1), "B's unread before reading: {sb}");
+    assert_eq!(
+        sb["unread_count"],
+        json!(1),
+        "B's unread before reading: {sb}"
+    );
     assert_eq!(sb["last_seq"], json!(1), "{sb}");
     assert_eq!(sb["read_seq"], json!(0), "{sb}");
     assert_eq!(sb["last_message"], event_body(&ev_b), "{sb}");
     let sa = chat_summary(&s, &a.access, &chat);
-    assert_eq!(sa["unread_count"], json!(0), "own messages are not unread: {sa}");
+    assert_eq!(
+        sa["unread_count"],
+        json!(0),
+        "own messages are not unread: {sa}"
+    );
 
     // --- delivered ------------------------------------------------------------------------
     wb.request_ok("delivered", json!({"chat_id": chat, "seq": 1}), "ok");
-    let r = wa.next_where("B's delivered receipt", TIMEOUT, is_receipt_from(&b.user_id, "delivered"));
+    let r = wa.next_where(
+        "B's delivered receipt",
+        TIMEOUT,
+        is_receipt_from(&b.user_id, "delivered"),
+    );
     assert_receipt(&r, &chat, &b.user_id, "delivered", 1);
 
-    let info = wa.request_ok("message_info", json!({"chat_id": chat, "seq": 1}), "message_info");
+    let info = wa.request_ok(
+        "message_info",
+        json!({"chat_id": chat, "seq": 1}),
+        "message_info",
+    );
     assert_eq!(info["chat_id"], json!(chat), "{info}");
     assert_eq!(info["seq"], json!(1), "{info}");
-    let members = info["members"].as_array().unwrap_or_else(|| panic!("{info}"));
+    let members = info["members"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{info}"));
     assert_eq!(members.len(), 1, "members other than the sender: {info}");
     assert_eq!(members[0]["user_id"], json!(b.user_id), "{info}");
-    assert!(members[0]["delivered_at"].is_i64(), "delivered_at set: {info}");
-    assert!(members[0]["read_at"].is_null(), "read_at still null: {info}");
+    assert!(
+        members[0]["delivered_at"].is_i64(),
+        "delivered_at set: {info}"
+    );
+    assert!(
+        members[0]["read_at"].is_null(),
+        "read_at still null: {info}"
+    );
     let delivered_at = members[0]["delivered_at"].as_i64().unwrap();
     assert_at_near_now(&members[0], "delivered_at", t0);
 
@@ -95,18 +130,36 @@ fn direct_exchange_both_ways_with_receipts_and_unread_counts() {
 
     // --- read -----------------------------------------------------------------------------
     wb.request_ok("read", json!({"chat_id": chat, "seq": 1}), "ok");
-    let r = wa.next_where("B's read receipt", TIMEOUT, is_receipt_from(&b.user_id, "read"));
+    let r = wa.next_where(
+        "B's read receipt",
+        TIMEOUT,
+        is_receipt_from(&b.user_id, "read"),
+    );
     assert_receipt(&r, &chat, &b.user_id, "read", 1);
 
-    let info = wa.request_ok("message_info", json!({"chat_id": chat, "seq": 1}), "message_info");
+    let info = wa.request_ok(
+        "message_info",
+        json!({"chat_id": chat, "seq": 1}),
+        "message_info",
+    );
     let m = &info["members"][0];
     assert_eq!(m["user_id"], json!(b.user_id), "{info}");
-    assert_eq!(m["delivered_at"], json!(delivered_at), "delivered_at keeps its first time: {info}");
-    let read_at = m["read_at"].as_i64().unwrap_or_else(|| panic!("read_at set: {info}"));
+    assert_eq!(
+        m["delivered_at"],
+        json!(delivered_at),
+        "delivered_at keeps its first time: {info}"
+    );
+    let read_at = m["read_at"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("read_at set: {info}"));
     assert!(read_at >= delivered_at, "{info}");
 
     let sb = chat_summary(&s, &b.access, &chat);
-    assert_eq!(sb["unread_count"], json!(0), "B's unread after reading: {sb}");
+    assert_eq!(
+        sb["unread_count"],
+        json!(0),
+        "B's unread after reading: {sb}"
+    );
     assert_eq!(sb["read_seq"], json!(1), "{sb}");
     assert_eq!(sb["delivered_seq"], json!(1), "{sb}");
 
@@ -116,12 +169,27 @@ fn direct_exchange_both_ways_with_receipts_and_unread_counts() {
     wa.expect_none_where("receipt for a pointer that did not move", QUIET, |v| {
         v["type"] == "receipt"
     });
-    let info2 = wa.request_ok("message_info", json!({"chat_id": chat, "seq": 1}), "message_info");
-    assert_eq!(info2["members"], info["members"], "pointers only move forward");
+    let info2 = wa.request_ok(
+        "message_info",
+        json!({"chat_id": chat, "seq": 1}),
+        "message_info",
+    );
+    assert_eq!(
+        info2["members"], info["members"],
+        "pointers only move forward"
+    );
 
     // A seq above the chat's last is validation_failed.
-    wb.request_err("read", json!({"chat_id": chat, "seq": 5}), &["validation_failed"]);
-    wb.request_err("delivered", json!({"chat_id": chat, "seq": 2}), &["validation_failed"]);
+    wb.request_err(
+        "read",
+        json!({"chat_id": chat, "seq": 5}),
+        &["validation_failed"],
+    );
+    wb.request_err(
+        "delivered",
+        json!({"chat_id": chat, "seq": 2}),
+        &["validation_failed"],
+    );
 
     // --- B -> A, seq 2 --------------------------------------------------------------------
     let ack2 = wb.send_ok(&chat, "c-b1", "hello Alice");
@@ -137,7 +205,11 @@ fn direct_exchange_both_ways_with_receipts_and_unread_counts() {
 
     // A marks read without a delivered first: read implies delivered.
     wa.request_ok("read", json!({"chat_id": chat, "seq": 2}), "ok");
-    let r = wb.next_where("A's read receipt", TIMEOUT, is_receipt_from(&a.user_id, "read"));
+    let r = wb.next_where(
+        "A's read receipt",
+        TIMEOUT,
+        is_receipt_from(&a.user_id, "read"),
+    );
     assert_receipt(&r, &chat, &a.user_id, "read", 2);
 
     let ri = s.get(&format!("/api/messages/{chat}/2/info"), Some(&b.access));
@@ -147,16 +219,27 @@ fn direct_exchange_both_ways_with_receipts_and_unread_counts() {
     let m = &ri.json["members"];
     assert_eq!(m.as_array().map(|a| a.len()), Some(1), "{ri}");
     assert_eq!(m[0]["user_id"], json!(a.user_id), "{ri}");
-    assert!(m[0]["delivered_at"].is_i64(), "read implies delivered: {ri}");
+    assert!(
+        m[0]["delivered_at"].is_i64(),
+        "read implies delivered: {ri}"
+    );
     assert!(m[0]["read_at"].is_i64(), "{ri}");
 
     let sa = chat_summary(&s, &a.access, &chat);
     assert_eq!(sa["unread_count"], json!(0), "{sa}");
     assert_eq!(sa["read_seq"], json!(2), "{sa}");
-    assert_eq!(sa["delivered_seq"], json!(2), "read implies delivered: {sa}");
+    assert_eq!(
+        sa["delivered_seq"],
+        json!(2),
+        "read implies delivered: {sa}"
+    );
 
     // REST read endpoint moves the pointer too (B reads its own chat up to 2: unread stays 0).
-    let r = s.post(&format!("/api/chats/{chat}/read"), Some(&b.access), Some(json!({"seq": 2})));
+    let r = s.post(
+        &format!("/api/chats/{chat}/read"),
+        Some(&b.access),
+        Some(json!({"seq": 2})),
+    );
     assert_eq!(r.status, 204, "{r}");
     let sb = chat_summary(&s, &b.access, &chat);
     assert_eq!(sb["read_seq"], json!(2), "{sb}");
@@ -227,7 +310,11 @@ fn idempotent_retry_over_ws_and_rest() {
     assert_eq!(r3.json["duplicate"], json!(true), "{r3}");
     let ack = wa.send_msg(&chat, "rest-1", "via rest");
     assert_eq!(ack["type"], "sent", "{ack}");
-    assert_eq!(ack["seq"], json!(2), "REST client_id retried over WS: {ack}");
+    assert_eq!(
+        ack["seq"],
+        json!(2),
+        "REST client_id retried over WS: {ack}"
+    );
     assert_eq!(ack["duplicate"], json!(true), "{ack}");
 
     let chat_c = chat.clone();
@@ -238,7 +325,11 @@ fn idempotent_retry_over_ws_and_rest() {
     // Another sender with the same client_id is a different message.
     let ackb = wb.send_ok(&chat, "retry-1", "bob's own");
     assert_eq!(ackb["seq"], json!(3), "{ackb}");
-    assert_eq!(ackb["duplicate"], json!(false), "same client_id, other sender: {ackb}");
+    assert_eq!(
+        ackb["duplicate"],
+        json!(false),
+        "same client_id, other sender: {ackb}"
+    );
 
     // The same client_id in another chat is a different message.
     let g = create_group(&s, &a, "g", &[&b.user_id]);
@@ -315,7 +406,11 @@ fn reconnect_gap_is_filled_by_sync() {
         evs.len(),
         "only the missed events come before synced: {before:?}"
     );
-    assert_eq!(seqs(&evs), vec![2, 3, 4, 5, 6], "missed events in order: {evs:?}");
+    assert_eq!(
+        seqs(&evs),
+        vec![2, 3, 4, 5, 6],
+        "missed events in order: {evs:?}"
+    );
     for (i, e) in evs.iter().enumerate() {
         assert_msg_event(
             e,
@@ -373,10 +468,8 @@ fn reconnect_gap_is_filled_by_sync() {
     );
 
     // Up to date: nothing to send, has_more false.
-    let (before, synced) = wb.request_collect(
-        "sync",
-        json!({"chats": [{"chat_id": chat, "last_seq": 6}]}),
-    );
+    let (before, synced) =
+        wb.request_collect("sync", json!({"chats": [{"chat_id": chat, "last_seq": 6}]}));
     assert!(events_of(&before, &chat).is_empty(), "{before:?}");
     let entry = &synced["chats"][0];
     assert_eq!(entry["chat_id"], json!(chat), "{synced}");
@@ -386,11 +479,13 @@ fn reconnect_gap_is_filled_by_sync() {
     // A new device (no history) syncs from 0.
     let b2 = login_account(&s, "bob", PASSWORD);
     let mut wb2 = connect_as(&s, &b2);
-    let (before, synced) = wb2.request_collect(
-        "sync",
-        json!({"chats": [{"chat_id": chat, "last_seq": 0}]}),
+    let (before, synced) =
+        wb2.request_collect("sync", json!({"chats": [{"chat_id": chat, "last_seq": 0}]}));
+    assert_eq!(
+        seqs(&events_of(&before, &chat)),
+        vec![1, 2, 3, 4, 5, 6],
+        "{before:?}"
     );
-    assert_eq!(seqs(&events_of(&before, &chat)), vec![1, 2, 3, 4, 5, 6], "{before:?}");
     assert_eq!(
         synced["chats"],
         json!([{"chat_id": chat, "from_seq": 1, "to_seq": 6, "last_seq": 6, "has_more": false}]),
@@ -422,9 +517,20 @@ fn chats_frame_matches_rest_chat_list() {
 
     let ans = wb.request_ok("chats", Value::Null, "chat_list");
     let rest = chat_list(&s, &b.access);
-    assert_eq!(ans["chats"], Value::Array(rest.clone()), "chat_list = GET /api/chats items");
-    let ids: Vec<&str> = rest.iter().map(|c| c["chat_id"].as_str().unwrap_or("")).collect();
-    assert_eq!(ids, vec![d1.as_str(), g.as_str()], "newest activity first: {rest:?}");
+    assert_eq!(
+        ans["chats"],
+        Value::Array(rest.clone()),
+        "chat_list = GET /api/chats items"
+    );
+    let ids: Vec<&str> = rest
+        .iter()
+        .map(|c| c["chat_id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![d1.as_str(), g.as_str()],
+        "newest activity first: {rest:?}"
+    );
     let gs = &rest[1];
     assert_eq!(gs["kind"], "group", "{gs}");
     assert_eq!(gs["title"], "Book club", "{gs}");
@@ -508,13 +614,20 @@ fn send_validation() {
         json!({"chat_id": random_uuid(), "client_id": "v-nochat", "content": text("hi")}),
     );
     assert_ws_error(&e, &["not_found", "not_a_member"]);
-    assert!(history(&s, &a.access, &chat, "").is_empty(), "nothing stored by refused sends");
+    assert!(
+        history(&s, &a.access, &chat, "").is_empty(),
+        "nothing stored by refused sends"
+    );
 
     // Limits are inclusive; text is counted in characters, not bytes.
     let ack = wa.send_ok(&chat, &"c".repeat(64), &"a".repeat(4096));
     assert_eq!(ack["seq"], json!(1), "{ack}");
     let ack = wa.send_ok(&chat, "Az09-_.", &"é".repeat(4096));
-    assert_eq!(ack["seq"], json!(2), "4096 two-byte characters are 4096 characters: {ack}");
+    assert_eq!(
+        ack["seq"],
+        json!(2),
+        "4096 two-byte characters are 4096 characters: {ack}"
+    );
     let e = send(&mut wa, "v-long2", text(&"é".repeat(4097)));
     assert_ws_error(&e, &["validation_failed"]);
     let ack = wa.send_ok(&chat, "emoji", "👋 héllo");
@@ -530,4 +643,3 @@ fn send_validation() {
     assert_error(&r, 400, "validation_failed");
     wa.assert_ping();
 }
-

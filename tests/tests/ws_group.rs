@@ -115,9 +115,17 @@ fn group_fanout_to_every_device_in_identical_order() {
     let reference = &results[0].3;
     let expect_seqs: Vec<u64> = (2..=total as u64).collect();
     let got_seqs: Vec<u64> = reference.iter().map(|e| e.0).collect();
-    assert_eq!(got_seqs, expect_seqs, "seqs must be contiguous and in order on {}", results[0].2);
+    assert_eq!(
+        got_seqs, expect_seqs,
+        "seqs must be contiguous and in order on {}",
+        results[0].2
+    );
     for (_, _, name, seen, _) in &results {
-        assert_eq!(seen, reference, "device {name} saw a different sequence than {}", results[0].2);
+        assert_eq!(
+            seen, reference,
+            "device {name} saw a different sequence than {}",
+            results[0].2
+        );
     }
 
     // Each client_id exactly once, with the seq its ack announced, from the right sender.
@@ -125,7 +133,11 @@ fn group_fanout_to_every_device_in_identical_order() {
         .iter()
         .map(|(seq, cid, sender)| (cid.as_str(), (*seq, sender.as_str())))
         .collect();
-    assert_eq!(by_cid.len(), total - 1, "client_ids must be unique: {reference:?}");
+    assert_eq!(
+        by_cid.len(),
+        total - 1,
+        "client_ids must be unique: {reference:?}"
+    );
     for (idx, user, name, _, acks) in &results {
         if !sender_idx.contains(idx) {
             assert!(acks.is_empty());
@@ -143,7 +155,10 @@ fn group_fanout_to_every_device_in_identical_order() {
         let mine: Vec<u64> = acks.iter().map(|a| a.1).collect();
         let mut sorted = mine.clone();
         sorted.sort();
-        assert_eq!(mine, sorted, "{name}: its own sends were sequenced out of order");
+        assert_eq!(
+            mine, sorted,
+            "{name}: its own sends were sequenced out of order"
+        );
     }
 
     // REST history agrees.
@@ -183,7 +198,11 @@ fn typing_is_relayed_and_rate_limited() {
 
     wa.request_ok("typing", json!({"chat_id": g, "state": "typing"}), "ok");
     // Immediately again: over one per second per chat.
-    wa.request_err("typing", json!({"chat_id": g, "state": "paused"}), &["rate_limited"]);
+    wa.request_err(
+        "typing",
+        json!({"chat_id": g, "state": "paused"}),
+        &["rate_limited"],
+    );
     // Another chat has its own budget.
     wa.request_ok("typing", json!({"chat_id": d, "state": "typing"}), "ok");
 
@@ -230,7 +249,10 @@ fn typing_is_relayed_and_rate_limited() {
     std::thread::sleep(Duration::from_millis(1100));
     let e = wa.request("typing", json!({"chat_id": g, "state": "shouting"}));
     assert_ws_error(&e, &["validation_failed", "malformed_json"]);
-    let e = wa.request("typing", json!({"chat_id": random_uuid(), "state": "typing"}));
+    let e = wa.request(
+        "typing",
+        json!({"chat_id": random_uuid(), "state": "typing"}),
+    );
     assert_ws_error(&e, &["not_found", "not_a_member"]);
 
     // Never stored.

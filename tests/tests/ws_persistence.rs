@@ -51,8 +51,16 @@ fn history_and_sequence_survive_graceful_restart() {
 
     s.restart();
 
-    assert_eq!(full_history(&s, &a.access, &chat), before_d, "direct history after restart");
-    assert_eq!(full_history(&s, &a.access, &g), before_g, "group history after restart");
+    assert_eq!(
+        full_history(&s, &a.access, &chat),
+        before_d,
+        "direct history after restart"
+    );
+    assert_eq!(
+        full_history(&s, &a.access, &g),
+        before_g,
+        "group history after restart"
+    );
     let sb = chat_summary(&s, &b.access, &chat);
     assert_eq!(sb["read_seq"], json!(2), "read pointer survives: {sb}");
     assert_eq!(sb["unread_count"], json!(1), "{sb}");
@@ -72,13 +80,15 @@ fn history_and_sequence_survive_graceful_restart() {
     let ack = wa.send_msg(&chat, "pre-2", "before restart 2");
     assert_eq!(ack["type"], "sent", "{ack}");
     assert_eq!(ack["seq"], json!(2), "{ack}");
-    assert_eq!(ack["duplicate"], json!(true), "idempotence survives a restart: {ack}");
+    assert_eq!(
+        ack["duplicate"],
+        json!(true),
+        "idempotence survives a restart: {ack}"
+    );
 
     // Sync from 0 after restart returns everything, in order.
-    let (before, synced) = wb.request_collect(
-        "sync",
-        json!({"chats": [{"chat_id": chat, "last_seq": 0}]}),
-    );
+    let (before, synced) =
+        wb.request_collect("sync", json!({"chats": [{"chat_id": chat, "last_seq": 0}]}));
     let seqs: Vec<u64> = before
         .iter()
         .filter(|f| f["type"] == "event" && f["chat_id"] == json!(chat))
@@ -110,7 +120,11 @@ fn acked_message_survives_kill9() {
     let got = triples(&h);
     let want: Vec<(u64, String, String)> = (1..=4)
         .map(|i| (i, "message".to_string(), format!("k-{i}")))
-        .chain(std::iter::once((5, "message".to_string(), "k-last".to_string())))
+        .chain(std::iter::once((
+            5,
+            "message".to_string(),
+            "k-last".to_string(),
+        )))
         .collect();
     assert_eq!(got, want, "acknowledged messages after kill -9: {h:?}");
     assert_eq!(h[4]["content"], text("acked, then the power goes out"));
@@ -158,7 +172,11 @@ fn pipelined_acked_sends_survive_kill9() {
     assert_eq!(seqs, want, "contiguous seqs after a crash");
     for (seq, cid) in &acked {
         let e = &h[(*seq - 1) as usize];
-        assert_eq!(e["client_id"], json!(cid), "acked {cid} (seq {seq}) lost or moved: {e}");
+        assert_eq!(
+            e["client_id"],
+            json!(cid),
+            "acked {cid} (seq {seq}) lost or moved: {e}"
+        );
     }
     let mut wa = connect_as(&s, &a);
     let ack = wa.send_ok(&g, "after", "after the crash");

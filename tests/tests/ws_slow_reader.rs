@@ -61,8 +61,14 @@ fn slow_reader_is_disconnected_and_server_keeps_serving() {
                     let body = json!({"chat_id": g, "client_id": format!("t{t}-{k}"),
                                       "content": {"kind": "text", "text": body_text}});
                     let bytes = serde_json::to_vec(&body).unwrap();
-                    let r = try_request(&url, "POST", Some(&token), Some("application/json"), Some(&bytes))
-                        .unwrap_or_else(|e| panic!("POST /api/messages: {e}"));
+                    let r = try_request(
+                        &url,
+                        "POST",
+                        Some(&token),
+                        Some("application/json"),
+                        Some(&bytes),
+                    )
+                    .unwrap_or_else(|e| panic!("POST /api/messages: {e}"));
                     assert_eq!(r.status, 201, "{r}");
                 }
             })
@@ -83,14 +89,19 @@ fn slow_reader_is_disconnected_and_server_keeps_serving() {
         h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
     }
     let send_time = t0.elapsed();
-    let seen = watcher.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let seen = watcher
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
     assert_eq!(seen, N as u64, "the watcher got every event");
     eprintln!(
         "slow reader: {N} sends in {send_time:?}; bystander {pings} pings, worst {worst:?}; \
          slow socket idle for {:?}",
         t_slow_connected.elapsed()
     );
-    assert!(worst < Duration::from_secs(5), "bystander ping took {worst:?}");
+    assert!(
+        worst < Duration::from_secs(5),
+        "bystander ping took {worst:?}"
+    );
 
     let rss_after = s.rss_kib().expect("read VmRSS of the server");
     eprintln!("server VmRSS: {rss_before} KiB before, {rss_after} KiB after");
@@ -127,23 +138,29 @@ fn slow_reader_is_disconnected_and_server_keeps_serving() {
         evs.len()
     );
     for (i, seq) in evs.iter().enumerate() {
-        assert_eq!(*seq, 2 + i as u64, "events before the cut are in order, no gaps: {evs:?}");
+        assert_eq!(
+            *seq,
+            2 + i as u64,
+            "events before the cut are in order, no gaps: {evs:?}"
+        );
     }
 
     s.assert_alive();
     // The slow client reconnects and catches up with sync (default limit 200).
     let last = evs.last().copied().unwrap_or(1);
     let mut w2 = connect_as(&s, &slow);
-    let (before, synced) = w2.request_collect(
-        "sync",
-        json!({"chats": [{"chat_id": g, "last_seq": last}]}),
-    );
+    let (before, synced) =
+        w2.request_collect("sync", json!({"chats": [{"chat_id": g, "last_seq": last}]}));
     let got: Vec<u64> = before
         .iter()
         .filter(|f| f["type"] == "event")
         .map(|f| f["seq"].as_u64().unwrap_or(0))
         .collect();
-    assert_eq!(got, (last + 1..=last + 200).collect::<Vec<_>>(), "sync after the cut");
+    assert_eq!(
+        got,
+        (last + 1..=last + 200).collect::<Vec<_>>(),
+        "sync after the cut"
+    );
     assert_eq!(
         synced["chats"],
         json!([{"chat_id": g, "from_seq": last + 1, "to_seq": last + 200,
@@ -153,29 +170,48 @@ fn slow_reader_is_disconnected_and_server_keeps_serving() {
 }
 
 /// A client that reads as fast as it can and asks for the largest page `sync` allows (1000)
-/// of large messages (~12 KB each, ~12 MB) gets all of them and `synced`: the server must not
-/// cut off a reading client as a slow consumer because its own sync burst exceeded the
-/// 256-frame queue.
+/// gets all of them and `synced`: the server must not cut off a reading client as a slow
+/// consumer because its own sync burst exceeded the 256-frame queue.
+#[test]
+fn sync_of_1000_small_messages_reaches_a_reading_client() {
+    sync_1000(&"s".repeat(20));
+}
+
+/// As above with large messages (~12 KB each, ~12 MB in all): the sync must be paced by the
+/// socket, not dumped into the queue.
 #[test]
 fn sync_of_1000_large_messages_reaches_a_reading_client() {
+    sync_1000(&"€".repeat(4000));
+}
+
+fn sync_1000(body_text: &str) {
     const N: u64 = 1000;
     let s = ws_server();
     let a = register_account(&s, "writer");
     let b = register_account(&s, "reader");
     let chat = create_direct(&s, &a, &b.user_id);
-    let body_text = "€".repeat(4000);
     let url = s.url("/api/messages");
     let senders: Vec<_> = (0..4)
         .map(|t| {
-            let (url, token, chat, body_text) =
-                (url.clone(), a.access.clone(), chat.clone(), body_text.clone());
+            let (url, token, chat, body_text) = (
+                url.clone(),
+                a.access.clone(),
+                chat.clone(),
+                body_text.to_string(),
+            );
             std::thread::spawn(move || {
                 for k in 0..N / 4 {
                     let body = json!({"chat_id": chat, "client_id": format!("t{t}-{k}"),
                                       "content": {"kind": "text", "text": body_text}});
                     let bytes = serde_json::to_vec(&body).unwrap();
-                    let r = try_request(&url, "POST", Some(&token), Some("application/json"), Some(&bytes))
-                        .unwrap_or_else(|e| panic!("POST /api/messages: {e}"));
+                    let r = try_request(
+                        &url,
+                        "POST",
+                        Some(&token),
+                        Some("application/json"),
+                        Some(&bytes),
+                    )
+                    .unwrap_or_else(|e| panic!("POST /api/messages: {e}"));
                     assert_eq!(r.status, 201, "{r}");
                 }
             })
@@ -186,16 +222,20 @@ fn sync_of_1000_large_messages_reaches_a_reading_client() {
     }
 
     let mut w = connect_as(&s, &b);
-    let id = w.send_frame("sync", json!({"chats": [{"chat_id": chat, "last_seq": 0}], "limit": 1000}));
+    let id = w.send_frame(
+        "sync",
+        json!({"chats": [{"chat_id": chat, "last_seq": 0}], "limit": 1000}),
+    );
     let mut seqs = Vec::new();
     let t0 = Instant::now();
     loop {
         let f = match w.next_frame(TIMEOUT) {
             Some(f) => f,
             None => w.fail(format!(
-                "sync of {N} large messages: got {} events, then {:?} (closed: {:?})",
+                "sync of {N} messages ({} bytes of text each) with limit 1000: got {} events, \
+                 then nothing more (closed: {:?})",
+                body_text.len(),
                 seqs.len(),
-                "nothing",
                 w.closed()
             )),
         };

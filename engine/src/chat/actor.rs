@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use confab_storage::{
-    AppendOutcome, Chat, ChatKind, Millis, NewEvent, ReceiptKind, Store, StoredEvent,
+    AppendOutcome, Chat, ChatKind, GroupChange, Member, Millis, NewEvent, ReceiptKind, Role, Store,
+    StoredEvent,
 };
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::group;
+use super::ops::{GroupOp, Op, Scratch, Windows};
 use super::ChatDirectory;
-use crate::content::kind;
 use crate::error::{EngineError, EngineResult};
 use crate::metrics;
 use crate::push::{Push, PushKind};
@@ -30,17 +32,15 @@ const RECENT_SENDERS: usize = 4096;
 /// A chat that does not exist is forgotten quickly.
 const MISSING_IDLE: Duration = Duration::from_secs(5);
 
-/// Append a message from `sender`.
+/// A change to the timeline (a message, an edit, a group change, ...) from `sender`.
 #[derive(Message)]
 #[rtype(result = "EngineResult<Sent>")]
 pub struct Post {
     pub sender: Uuid,
-    pub client_id: Option<String>,
-    pub kind: &'static str,
-    pub body: String,
+    pub op: Op,
 }
 
-/// The ack of a post: it is durable.
+/// The ack of a post: its event is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
     pub chat_id: Uuid,
@@ -81,18 +81,26 @@ enum Phase {
     Ready,
 }
 
+/// Limits a chat actor enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatRules {
+    pub idle_after: Duration,
+    pub windows: Windows,
+    pub max_members: usize,
+}
+
 pub struct ChatActor {
     chat_id: Uuid,
     store: Arc<dyn Store>,
     router: Arc<Router>,
     directory: Weak<ChatDirectory>,
-    idle_after: Duration,
+    rules: ChatRules,
     phase: Phase,
     chat: Option<Chat>,
-    /// Sorted user ids.
-    members: Vec<Uuid>,
+    /// Sorted by user id.
+    members: Vec<Member>,
     last_seq: u64,
-    pending: Vec<Pending>,
+    pending: VecDeque<Pending>,
     writing: bool,
     recent: VecDeque<(u64, Uuid)>,
     last_used: Instant,
@@ -104,59 +112,107 @@ impl ChatActor {
         store: Arc<dyn Store>,
         router: Arc<Router>,
         directory: Weak<ChatDirectory>,
-        idle_after: Duration,
+        rules: ChatRules,
     ) -> Self {
         ChatActor {
             chat_id,
             store,
             router,
             directory,
-            idle_after,
+            rules,
             phase: Phase::Loading,
             chat: None,
             members: Vec::new(),
             last_seq: 0,
-            pending: Vec::new(),
+            pending: VecDeque::new(),
             writing: false,
             recent: VecDeque::new(),
             last_used: Instant::now(),
         }
     }
 
+    fn role(&self, user: Uuid) -> Option<Role> {
+        self.members
+            .binary_search_by_key(&user, |m| m.user_id)
+            .ok()
+            .map(|i| self.members[i].role)
+    }
+
     fn check_member(&self, user: Uuid) -> EngineResult<()> {
         match self.phase {
             Phase::Missing => Err(EngineError::NotFound("chat")),
-            _ if self.members.binary_search(&user).is_ok() => Ok(()),
+            _ if self.role(user).is_some() => Ok(()),
             _ => Err(EngineError::NotAMember),
         }
+    }
+
+    /// The checks a request can pass or fail on the actor's state alone, before queueing.
+    fn admit(&self, post: &Post) -> EngineResult<()> {
+        if matches!(self.phase, Phase::Missing) {
+            return Err(EngineError::NotFound("chat"));
+        }
+        if !matches!(post.op, Op::Group(GroupOp::Join)) {
+            self.check_member(post.sender)?;
+        }
+        let only_admins = self.chat.as_ref().is_some_and(|c| c.info.only_admins_send);
+        if only_admins
+            && matches!(post.op, Op::Message { .. })
+            && self.role(post.sender) != Some(Role::Admin)
+        {
+            return Err(EngineError::Forbidden(
+                "only admins may send messages in this group",
+            ));
+        }
+        Ok(())
     }
 
     /// The two members of a 1:1 chat.
     fn direct_pair(&self) -> Option<(Uuid, Uuid)> {
         match (&self.chat, self.members.as_slice()) {
-            (Some(c), [a, b]) if c.kind == ChatKind::Direct => Some((*a, *b)),
+            (Some(c), [a, b]) if c.kind == ChatKind::Direct => Some((a.user_id, b.user_id)),
             _ => None,
         }
     }
 
-    /// Sends the queued posts to the store as one batch, unless a batch is in flight.
+    /// Writes what is queued, unless a write is in flight: a group change alone, otherwise
+    /// every queued timeline request up to the next group change, as one append.
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.writing || self.pending.is_empty() {
+        if self.writing {
             return;
         }
+        let Some(first) = self.pending.front() else {
+            return;
+        };
         self.writing = true;
-        let batch = std::mem::take(&mut self.pending);
+        if matches!(first.post.op, Op::Group(_)) {
+            if let Some(p) = self.pending.pop_front() {
+                self.write_group(p, ctx);
+            }
+            return;
+        }
+        let n = self
+            .pending
+            .iter()
+            .take_while(|p| !matches!(p.post.op, Op::Group(_)))
+            .count();
+        let batch: Vec<Pending> = self.pending.drain(..n).collect();
+        self.write_batch(batch, ctx);
+    }
+
+    fn write_batch(&mut self, batch: Vec<Pending>, ctx: &mut Context<Self>) {
         let store = self.store.clone();
         let chat_id = self.chat_id;
         let pair = self.direct_pair();
-        let events: Vec<NewEvent> = batch
+        let windows = self.rules.windows;
+        let requests: Vec<(Uuid, Op, Millis, Option<Role>)> = batch
             .iter()
-            .map(|p| NewEvent {
-                sender: p.post.sender,
-                at: p.at,
-                client_id: p.post.client_id.clone(),
-                kind: p.post.kind.to_owned(),
-                body: p.post.body.clone(),
+            .map(|p| {
+                let role = if pair.is_some() {
+                    None
+                } else {
+                    self.role(p.post.sender)
+                };
+                (p.post.sender, p.post.op.clone(), p.at, role)
             })
             .collect();
         let write = async move {
@@ -165,13 +221,31 @@ impl ChatActor {
                     return Err(EngineError::Blocked("you cannot message this user"));
                 }
             }
+            let mut scratch = Scratch::new(store.as_ref(), chat_id);
+            let mut prepared = Vec::with_capacity(requests.len());
+            for (sender, op, at, role) in &requests {
+                prepared.push(scratch.prepare(*sender, op, *at, windows, *role).await);
+            }
+            let events = prepared
+                .iter()
+                .filter_map(|p| p.as_ref().ok().cloned())
+                .collect::<Vec<_>>();
             let started = Instant::now();
-            let outcomes = store.append(chat_id, events).await?;
+            let mut outcomes = if events.is_empty() {
+                Vec::new()
+            } else {
+                store.append(chat_id, events).await?
+            };
             metrics::get()
                 .store_write
                 .with_label_values(&["append"])
                 .observe(started.elapsed().as_secs_f64());
-            Ok(outcomes)
+            for outcome in &mut outcomes {
+                if let AppendOutcome::Stored(e) = outcome {
+                    crate::chats::decorate(store.as_ref(), std::slice::from_mut(e)).await?;
+                }
+            }
+            Ok((prepared, outcomes))
         };
         ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
             act.writing = false;
@@ -180,16 +254,13 @@ impl ChatActor {
         }));
     }
 
-    fn complete(&mut self, batch: Vec<Pending>, result: EngineResult<Vec<AppendOutcome>>) {
-        let outcomes = match result {
-            Ok(o) if o.len() == batch.len() => o,
-            Ok(_) => {
-                tracing::error!(chat_id = %self.chat_id, "store returned a different number of outcomes");
-                batch
-                    .into_iter()
-                    .for_each(|p| drop(p.reply.send(Err(EngineError::Internal))));
-                return;
-            }
+    fn complete(
+        &mut self,
+        batch: Vec<Pending>,
+        result: EngineResult<(Vec<EngineResult<NewEvent>>, Vec<AppendOutcome>)>,
+    ) {
+        let (prepared, outcomes) = match result {
+            Ok(r) => r,
             Err(e) => {
                 batch
                     .into_iter()
@@ -197,8 +268,18 @@ impl ChatActor {
                 return;
             }
         };
+        let mut outcomes = outcomes.into_iter();
         let m = metrics::get();
-        for (pending, outcome) in batch.into_iter().zip(outcomes) {
+        for (pending, prep) in batch.into_iter().zip(prepared) {
+            if let Err(e) = prep {
+                let _ = pending.reply.send(Err(e));
+                continue;
+            }
+            let Some(outcome) = outcomes.next() else {
+                tracing::error!(chat_id = %self.chat_id, "store returned fewer outcomes than events");
+                let _ = pending.reply.send(Err(EngineError::Internal));
+                continue;
+            };
             let duplicate = matches!(outcome, AppendOutcome::Duplicate(_));
             let event = match outcome {
                 AppendOutcome::Stored(e) | AppendOutcome::Duplicate(e) => e,
@@ -214,13 +295,92 @@ impl ChatActor {
             m.send_to_ack
                 .observe(pending.received.elapsed().as_secs_f64());
             if !duplicate {
-                self.fan_out(event);
+                let to: Vec<Uuid> = self.members.iter().map(|m| m.user_id).collect();
+                self.fan_out(event, &to);
             }
         }
     }
 
-    /// Queues a stored event on every member's sockets (the sender's too).
-    fn fan_out(&mut self, event: StoredEvent) {
+    fn write_group(&mut self, pending: Pending, ctx: &mut Context<Self>) {
+        let Some(chat) = self.chat.clone() else {
+            let _ = pending.reply.send(Err(EngineError::NotFound("chat")));
+            self.writing = false;
+            return;
+        };
+        let (store, chat_id, members, max) = (
+            self.store.clone(),
+            self.chat_id,
+            self.members.clone(),
+            self.rules.max_members,
+        );
+        let (sender, at) = (pending.post.sender, pending.at);
+        let Op::Group(op) = pending.post.op.clone() else {
+            return;
+        };
+        let write = async move {
+            let planned =
+                group::plan(store.as_ref(), &chat, &members, sender, &op, at, max).await?;
+            let mut done = Vec::new();
+            let event = store
+                .change_group(chat_id, planned.change.clone(), planned.event)
+                .await?;
+            done.push((planned.change, event));
+            if matches!(op, GroupOp::Leave) {
+                let after: Vec<Member> = members
+                    .iter()
+                    .filter(|m| m.user_id != sender)
+                    .cloned()
+                    .collect();
+                if let Some(next) = group::successor(&after, sender, at) {
+                    let event = store
+                        .change_group(chat_id, next.change.clone(), next.event)
+                        .await?;
+                    done.push((next.change, event));
+                }
+            }
+            Ok::<_, EngineError>(done)
+        };
+        ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
+            act.writing = false;
+            match result {
+                Ok(done) => {
+                    let mut first = None;
+                    for (change, event) in done {
+                        first.get_or_insert(Sent {
+                            chat_id: act.chat_id,
+                            seq: event.seq,
+                            at: event.at,
+                            client_id: None,
+                            duplicate: false,
+                        });
+                        act.apply_group(change, event);
+                    }
+                    let _ = pending.reply.send(first.ok_or(EngineError::Internal));
+                }
+                Err(e) => {
+                    let _ = pending.reply.send(Err(e));
+                }
+            }
+            act.flush(ctx);
+        }));
+    }
+
+    /// Applies a stored group change to the actor's state and tells everyone it concerns:
+    /// the members before and after (so a removed member learns of the removal, and a new
+    /// member of the addition).
+    fn apply_group(&mut self, change: GroupChange, event: StoredEvent) {
+        let mut to: Vec<Uuid> = self.members.iter().map(|m| m.user_id).collect();
+        if let Some(chat) = self.chat.as_mut() {
+            group::apply(chat, &mut self.members, &change);
+        }
+        to.extend(self.members.iter().map(|m| m.user_id));
+        to.sort_unstable();
+        to.dedup();
+        self.fan_out(event, &to);
+    }
+
+    /// Queues a stored event on every socket of `to`.
+    fn fan_out(&mut self, event: StoredEvent, to: &[Uuid]) {
         let started = Instant::now();
         self.last_seq = self.last_seq.max(event.seq);
         if event.is_message() {
@@ -231,8 +391,8 @@ impl ChatActor {
         }
         let push = Push::new(PushKind::Event(event));
         let mut delivered = 0;
-        for member in &self.members {
-            delivered += self.router.deliver(*member, &push, None);
+        for user in to {
+            delivered += self.router.deliver(*user, &push, None);
         }
         let m = metrics::get();
         m.events_out
@@ -267,13 +427,8 @@ impl Actor for ChatActor {
             let Some(chat) = store.chat(chat_id).await? else {
                 return Ok(None);
             };
-            let mut members: Vec<Uuid> = store
-                .members(chat_id)
-                .await?
-                .into_iter()
-                .map(|m| m.user_id)
-                .collect();
-            members.sort_unstable();
+            let mut members = store.members(chat_id).await?;
+            members.sort_by_key(|m| m.user_id);
             let state = store.chat_state(chat_id).await?;
             let recent = store
                 .events_before(chat_id, state.last_seq + 1, 256)
@@ -299,12 +454,13 @@ impl Actor for ChatActor {
                 ctx.stop();
             }
         }));
-        let tick = (self.idle_after / 4).clamp(Duration::from_millis(500), Duration::from_secs(30));
+        let tick =
+            (self.rules.idle_after / 4).clamp(Duration::from_millis(500), Duration::from_secs(30));
         ctx.run_interval(tick, |act, ctx| {
             let limit = if matches!(act.phase, Phase::Missing) {
                 MISSING_IDLE
             } else {
-                act.idle_after
+                act.rules.idle_after
             };
             if !act.writing && act.pending.is_empty() && act.last_used.elapsed() >= limit {
                 if let Some(directory) = act.directory.upgrade() {
@@ -328,14 +484,15 @@ impl Handler<Post> for ChatActor {
 
     fn handle(&mut self, post: Post, ctx: &mut Context<Self>) -> Self::Result {
         self.last_used = Instant::now();
-        if let Err(e) = self.check_member(post.sender) {
+        if let Err(e) = self.admit(&post) {
             return Box::pin(async move { Err(e) });
         }
-        if post.kind == kind::MESSAGE {
-            metrics::get().events_in.with_label_values(&["send"]).inc();
-        }
+        metrics::get()
+            .events_in
+            .with_label_values(&[post.op.name()])
+            .inc();
         let (reply, answer) = oneshot::channel();
-        self.pending.push(Pending {
+        self.pending.push_back(Pending {
             post,
             at: crate::clock::now_millis(),
             received: Instant::now(),
@@ -409,8 +566,8 @@ impl Handler<Typing> for ChatActor {
             typing: typing.typing,
         });
         let mut delivered = 0;
-        for member in self.members.iter().filter(|m| **m != typing.user) {
-            delivered += self.router.deliver(*member, &push, None);
+        for member in self.members.iter().filter(|m| m.user_id != typing.user) {
+            delivered += self.router.deliver(member.user_id, &push, None);
         }
         metrics::get()
             .events_out

@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use actix::{Actor, Addr, Arbiter, ArbiterHandle};
 use confab_storage::Store;
 use uuid::Uuid;
 
-use super::ChatActor;
+use super::{ChatActor, ChatRules};
 use crate::router::Router;
 
 const SHARDS: usize = 64;
@@ -21,7 +20,7 @@ pub struct ChatDirectory {
     _owned: Vec<Arbiter>,
     store: Arc<dyn Store>,
     router: Arc<Router>,
-    idle_after: Duration,
+    rules: ChatRules,
 }
 
 impl ChatDirectory {
@@ -30,7 +29,7 @@ impl ChatDirectory {
         store: Arc<dyn Store>,
         router: Arc<Router>,
         threads: usize,
-        idle_after: Duration,
+        rules: ChatRules,
     ) -> Arc<Self> {
         let owned: Vec<Arbiter> = (0..threads.max(1)).map(|_| Arbiter::new()).collect();
         Arc::new(ChatDirectory {
@@ -39,7 +38,7 @@ impl ChatDirectory {
             _owned: owned,
             store,
             router,
-            idle_after,
+            rules,
         })
     }
 
@@ -53,14 +52,14 @@ impl ChatDirectory {
             return addr.clone();
         }
         let arbiter = &self.arbiters[((key >> 64) as usize) % self.arbiters.len()];
-        let (store, router, directory, idle) = (
+        let (store, router, directory, rules) = (
             self.store.clone(),
             self.router.clone(),
             Arc::downgrade(self),
-            self.idle_after,
+            self.rules,
         );
         let addr = ChatActor::start_in_arbiter(arbiter, move |_| {
-            ChatActor::new(chat_id, store, router, directory, idle)
+            ChatActor::new(chat_id, store, router, directory, rules)
         });
         shard.insert(chat_id, addr.clone());
         addr

@@ -2,6 +2,9 @@
 
 mod actor;
 mod directory;
+pub mod group;
+pub mod ops;
 
-pub use actor::{ChatActor, Mark, Post, Sent, Typing};
+pub use actor::{ChatActor, ChatRules, Mark, Post, Sent, Typing};
 pub use directory::ChatDirectory;
+pub use ops::{GroupOp, Op, Windows};

@@ -94,6 +94,7 @@ pub async fn register(
         photo: None,
         created_at: clock::now_millis(),
         disabled: false,
+        server_admin: false,
     };
     let user = state
         .store

@@ -6,7 +6,10 @@ pub mod blocks;
 pub mod body;
 pub mod chats;
 pub mod contacts;
+pub mod groups;
 pub mod messages;
+pub mod moderation;
+pub mod settings;
 pub mod users;
 
 use actix_web::body::{BoxBody, EitherBody};
@@ -60,6 +63,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(resource("/me/blocked/{user_id}").route(delete().to(blocks::unblock)))
             .service(resource("/search").route(get().to(users::search)))
+            .service(resource("/me/starred").route(get().to(messages::starred)))
+            .service(
+                resource("/me/settings")
+                    .route(get().to(settings::get_user))
+                    .route(web::put().to(settings::put_user)),
+            )
             .service(resource("/{user_id}").route(get().to(users::profile))),
     )
     .service(resource("/api/chats").route(get().to(chats::list)))
@@ -67,12 +76,58 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/chats")
             .service(resource("/direct").route(post().to(chats::open_direct)))
             .service(resource("/groups").route(post().to(chats::create_group)))
-            .service(resource("/{chat_id}").route(get().to(chats::get)))
+            .service(
+                resource("/{chat_id}")
+                    .route(get().to(chats::get))
+                    .route(patch().to(groups::update)),
+            )
             .service(resource("/{chat_id}/messages").route(get().to(chats::history)))
-            .service(resource("/{chat_id}/read").route(post().to(chats::read))),
+            .service(resource("/{chat_id}/read").route(post().to(chats::read)))
+            .service(resource("/{chat_id}/settings").route(patch().to(settings::update_chat)))
+            .service(resource("/{chat_id}/members").route(post().to(groups::add_members)))
+            .service(
+                resource("/{chat_id}/members/{user_id}").route(delete().to(groups::remove_member)),
+            )
+            .service(
+                resource("/{chat_id}/admins/{user_id}")
+                    .route(web::put().to(groups::promote))
+                    .route(delete().to(groups::demote)),
+            )
+            .service(resource("/{chat_id}/leave").route(post().to(groups::leave)))
+            .service(
+                resource("/{chat_id}/invite")
+                    .route(post().to(groups::create_invite))
+                    .route(get().to(groups::get_invite))
+                    .route(delete().to(groups::revoke_invite)),
+            ),
     )
+    .service(resource("/api/invites/{code}/join").route(post().to(groups::join)))
     .service(resource("/api/messages").route(post().to(messages::send)))
-    .service(resource("/api/messages/{chat_id}/{seq}/info").route(get().to(messages::info)));
+    .service(
+        web::scope("/api/messages")
+            .service(resource("/forward").route(post().to(messages::forward)))
+            .service(resource("/{chat_id}/hide").route(post().to(messages::hide)))
+            .service(
+                resource("/{chat_id}/{seq}")
+                    .route(patch().to(messages::edit))
+                    .route(delete().to(messages::delete_for_everyone)),
+            )
+            .service(resource("/{chat_id}/{seq}/info").route(get().to(messages::info)))
+            .service(
+                resource("/{chat_id}/{seq}/reaction")
+                    .route(web::put().to(messages::react))
+                    .route(delete().to(messages::unreact)),
+            )
+            .service(
+                resource("/{chat_id}/{seq}/star")
+                    .route(web::put().to(messages::star))
+                    .route(delete().to(messages::unstar)),
+            ),
+    )
+    .service(resource("/api/reports").route(post().to(moderation::report)))
+    .service(resource("/api/admin/reports").route(get().to(moderation::reports)))
+    .service(resource("/api/admin/users/{user_id}/disable").route(post().to(moderation::disable)))
+    .service(resource("/api/admin/users/{user_id}/enable").route(post().to(moderation::enable)));
 }
 
 /// Extractor configuration: paths and queries that do not parse become typed errors (bodies

@@ -55,6 +55,8 @@ pub struct ChatView {
     pub created_by: Uuid,
     pub created_at: i64,
     pub members: Vec<MemberView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupInfoView>,
 }
 
 impl From<&EngineChatView> for ChatView {
@@ -69,6 +71,7 @@ impl From<&EngineChatView> for ChatView {
             created_by: v.chat.created_by,
             created_at: v.chat.created_at,
             members: v.members.iter().map(MemberView::from).collect(),
+            group: (v.chat.kind == ChatKind::Group).then(|| GroupInfoView::from(&v.chat.info)),
         }
     }
 }
@@ -112,6 +115,27 @@ pub struct ChatSummaryView {
     pub unread_count: u32,
     pub read_seq: u64,
     pub delivered_seq: u64,
+    /// My settings of this chat.
+    pub settings: ChatSettingsView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GroupInfoView {
+    pub description: String,
+    pub photo: Option<String>,
+    pub only_admins_send: bool,
+    pub only_admins_edit_info: bool,
+}
+
+impl From<&confab_storage::GroupInfo> for GroupInfoView {
+    fn from(i: &confab_storage::GroupInfo) -> Self {
+        GroupInfoView {
+            description: i.description.clone(),
+            photo: i.photo.clone(),
+            only_admins_send: i.only_admins_send,
+            only_admins_edit_info: i.only_admins_edit_info,
+        }
+    }
 }
 
 impl From<&ChatSummary> for ChatSummaryView {
@@ -124,6 +148,7 @@ impl From<&ChatSummary> for ChatSummaryView {
             unread_count: s.unread_count,
             read_seq: s.pointers.read_seq,
             delivered_seq: s.pointers.delivered_seq,
+            settings: ChatSettingsView::new(&s.prefs, s.archived),
         }
     }
 }
@@ -159,6 +184,9 @@ pub struct HistoryPage {
 #[serde(deny_unknown_fields)]
 pub struct SendMessageRequest {
     pub chat_id: Uuid,
+    /// Quote message `reply_to` of the same chat.
+    #[serde(default)]
+    pub reply_to: Option<u64>,
     /// Idempotency key: 1..=64 of A-Z a-z 0-9 - _ .
     pub client_id: String,
     #[schema(value_type = Object, example = json!({"kind": "text", "text": "hi"}))]
@@ -214,4 +242,242 @@ pub struct MessageInfoView {
     pub chat_id: Uuid,
     pub seq: u64,
     pub members: Vec<MemberReceiptView>,
+}
+
+/// The answer to any change that became a timeline event (edit, delete, reaction, group
+/// change): the event's seq.
+#[derive(Serialize, ToSchema)]
+pub struct ChangeView {
+    pub chat_id: Uuid,
+    pub seq: u64,
+    pub at: i64,
+}
+
+impl From<Sent> for ChangeView {
+    fn from(s: Sent) -> Self {
+        ChangeView {
+            chat_id: s.chat_id,
+            seq: s.seq,
+            at: s.at,
+        }
+    }
+}
+
+/// Any subset; `photo: null` clears it. Settings need an admin; info needs one when the group
+/// has "only admins may edit info" on.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGroupRequest {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub photo: Option<Option<String>>,
+    #[serde(default)]
+    pub only_admins_send: Option<bool>,
+    #[serde(default)]
+    pub only_admins_edit_info: Option<bool>,
+}
+
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMembersRequest {
+    pub user_ids: Vec<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInviteRequest {
+    /// The link stops working after this many seconds; none: until revoked.
+    #[serde(default)]
+    pub expires_in_secs: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InviteView {
+    pub code: String,
+    pub chat_id: Uuid,
+    pub created_by: Uuid,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+impl From<confab_storage::Invite> for InviteView {
+    fn from(i: confab_storage::Invite) -> Self {
+        InviteView {
+            code: i.code,
+            chat_id: i.chat_id,
+            created_by: i.created_by,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditRequest {
+    #[schema(value_type = Object, example = json!({"kind": "text", "text": "fixed typo"}))]
+    pub content: MessageContent,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionRequest {
+    #[schema(example = "👍")]
+    pub emoji: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HideRequest {
+    /// 1..=100 seqs of this chat to delete for me.
+    pub seqs: Vec<u64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardRequest {
+    pub chat_id: Uuid,
+    pub seq: u64,
+    /// 1..=20 target chats.
+    pub to: Vec<Uuid>,
+    pub client_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ForwardResult {
+    pub chat_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The error code when forwarding to this chat failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ForwardResults {
+    pub results: Vec<ForwardResult>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StarredPage {
+    pub items: Vec<EventView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum MuteDto {
+    #[serde(rename = "8h")]
+    Hours8,
+    Week,
+    Always,
+    Off,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationsDto {
+    All,
+    None,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettingsRequest {
+    #[serde(default)]
+    pub pinned: Option<bool>,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    /// `8h`, `week`, `always` or `off`.
+    #[serde(default)]
+    pub mute: Option<MuteDto>,
+    #[serde(default)]
+    pub notifications: Option<NotificationsDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatSettingsView {
+    pub pinned: bool,
+    pub archived: bool,
+    /// Muted until then (ms); a very large value means always.
+    pub muted_until: Option<i64>,
+    pub notifications: NotificationsDto,
+}
+
+impl ChatSettingsView {
+    pub fn new(p: &confab_storage::ChatPrefs, archived: bool) -> Self {
+        ChatSettingsView {
+            pinned: p.pinned_at.is_some(),
+            archived,
+            muted_until: p.muted_until,
+            notifications: match p.notifications {
+                confab_storage::NotificationLevel::All => NotificationsDto::All,
+                confab_storage::NotificationLevel::None => NotificationsDto::None,
+            },
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserSettingsView {
+    /// Archived chats stay archived when new messages arrive (default true).
+    pub keep_chats_archived: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub user_id: Uuid,
+    /// With `seq`: the reported message (its chat's last messages are attached).
+    #[serde(default)]
+    pub chat_id: Option<Uuid>,
+    #[serde(default)]
+    pub seq: Option<u64>,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportView {
+    pub id: Uuid,
+    pub reporter: Uuid,
+    pub reported_user: Uuid,
+    pub chat_id: Option<Uuid>,
+    pub seq: Option<u64>,
+    pub reason: String,
+    pub created_at: i64,
+    pub evidence: Vec<EventView>,
+}
+
+impl From<&confab_storage::Report> for ReportView {
+    fn from(r: &confab_storage::Report) -> Self {
+        ReportView {
+            id: r.id,
+            reporter: r.reporter,
+            reported_user: r.reported_user,
+            chat_id: r.chat_id,
+            seq: r.seq,
+            reason: r.reason.clone(),
+            created_at: r.created_at,
+            evidence: r.evidence.iter().map(EventView::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportPage {
+    pub items: Vec<ReportView>,
+    pub next_cursor: Option<String>,
 }

@@ -31,6 +31,10 @@ pub enum Request {
     Sync(SyncRequest),
     Chats(Empty),
     Ping(Empty),
+    Edit(EditRequest),
+    Delete(DeleteRequest),
+    React(ReactRequest),
+    Forward(ForwardRequest),
 }
 
 impl Request {
@@ -47,6 +51,10 @@ impl Request {
             Request::Sync(_) => "sync",
             Request::Chats(_) => "chats",
             Request::Ping(_) => "ping",
+            Request::Edit(_) => "edit",
+            Request::Delete(_) => "delete",
+            Request::React(_) => "react",
+            Request::Forward(_) => "forward",
         }
     }
 }
@@ -57,6 +65,50 @@ pub struct SendRequest {
     pub chat_id: Uuid,
     pub client_id: String,
     pub content: MessageContent,
+    #[serde(default)]
+    pub reply_to: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditRequest {
+    pub chat_id: Uuid,
+    pub seq: u64,
+    pub content: MessageContent,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteFor {
+    Everyone,
+    Me,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteRequest {
+    pub chat_id: Uuid,
+    pub seq: u64,
+    #[serde(rename = "for")]
+    pub for_whom: DeleteFor,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReactRequest {
+    pub chat_id: Uuid,
+    pub seq: u64,
+    /// `null` removes my reaction.
+    pub emoji: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardRequest {
+    pub chat_id: Uuid,
+    pub seq: u64,
+    pub to: Vec<Uuid>,
+    pub client_id: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +239,10 @@ pub fn parse(text: &[u8]) -> Result<(String, Request), BadFrame> {
         "sync" => Request::Sync(fields(&id, object)?),
         "chats" => Request::Chats(fields(&id, object)?),
         "ping" => Request::Ping(fields(&id, object)?),
+        "edit" => Request::Edit(fields(&id, object)?),
+        "delete" => Request::Delete(fields(&id, object)?),
+        "react" => Request::React(fields(&id, object)?),
+        "forward" => Request::Forward(fields(&id, object)?),
         other => {
             let shown: String = other.chars().take(32).collect();
             return Err(bad(
@@ -303,6 +359,11 @@ pub fn encode_push(kind: &PushKind) -> Bytes {
             None,
             serde_json::json!({"chat_id": chat_id, "user_id": user_id, "state": if *typing { "typing" } else { "paused" }}),
         ),
+        PushKind::Hidden { chat_id, seqs } => frame(
+            "hidden",
+            None,
+            serde_json::json!({"chat_id": chat_id, "seqs": seqs}),
+        ),
         PushKind::Presence {
             user_id,
             online,
@@ -362,6 +423,22 @@ pub fn sent(id: &str, s: &Sent) -> Bytes {
         "sent",
         Some(id),
         serde_json::json!({"chat_id": s.chat_id, "seq": s.seq, "client_id": s.client_id, "at": s.at, "duplicate": s.duplicate}),
+    )
+}
+
+/// Answer to `forward`: one line per target chat.
+pub fn forwarded(id: &str, results: &[(Uuid, Result<u64, &'static str>)]) -> Bytes {
+    let lines: Vec<Value> = results
+        .iter()
+        .map(|(chat_id, r)| match r {
+            Ok(seq) => serde_json::json!({"chat_id": chat_id, "seq": seq}),
+            Err(code) => serde_json::json!({"chat_id": chat_id, "error": code}),
+        })
+        .collect();
+    frame(
+        "forwarded",
+        Some(id),
+        serde_json::json!({ "results": lines }),
     )
 }
 

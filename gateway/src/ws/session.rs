@@ -118,7 +118,11 @@ impl WsSession {
         match request {
             Request::Ping(_) => self.send(wire::pong(&id)),
             Request::Send(r) => {
-                let fut = async move { engine.send(me, r.chat_id, r.client_id, r.content).await };
+                let fut = async move {
+                    engine
+                        .send_reply(me, r.chat_id, r.client_id, r.content, r.reply_to)
+                        .await
+                };
                 ctx.spawn(
                     fut.into_actor(self)
                         .map(move |result, act, _| match result {
@@ -203,6 +207,48 @@ impl WsSession {
                 self.send(wire::ok(&id));
             }
             Request::Sync(r) => self.sync(id, r, ctx),
+            Request::Edit(r) => {
+                let fut = async move { engine.edit(me, r.chat_id, r.seq, r.content).await };
+                self.answer_sent(id, fut, ctx);
+            }
+            Request::Delete(r) if r.for_whom == wire::DeleteFor::Me => {
+                let fut = async move { engine.delete_for_me(me, r.chat_id, &[r.seq]).await };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok(()) => act.send(wire::ok(&id)),
+                            Err(e) => act.engine_error(&id, &e),
+                        }),
+                );
+            }
+            Request::Delete(r) => {
+                let fut = async move { engine.delete_for_everyone(me, r.chat_id, r.seq).await };
+                self.answer_sent(id, fut, ctx);
+            }
+            Request::React(r) => {
+                let fut = async move { engine.react(me, r.chat_id, r.seq, r.emoji).await };
+                self.answer_sent(id, fut, ctx);
+            }
+            Request::Forward(r) => {
+                let fut = async move {
+                    engine
+                        .forward(me, r.chat_id, r.seq, &r.to, r.client_id)
+                        .await
+                };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok(results) => {
+                                let lines: Vec<_> = results
+                                    .into_iter()
+                                    .map(|(c, r)| (c, r.map(|s| s.seq).map_err(|e| e.code())))
+                                    .collect();
+                                act.send(wire::forwarded(&id, &lines));
+                            }
+                            Err(e) => act.engine_error(&id, &e),
+                        }),
+                );
+            }
             Request::Chats(_) => {
                 let fut = async move { engine.chat_list(me).await };
                 ctx.spawn(
@@ -214,6 +260,22 @@ impl WsSession {
                 );
             }
         }
+    }
+
+    /// Answers a timeline change with `sent` (its event's seq).
+    fn answer_sent(
+        &mut self,
+        id: String,
+        fut: impl std::future::Future<Output = Result<confab_engine::chat::Sent, EngineError>> + 'static,
+        ctx: &mut Context<Self>,
+    ) {
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(move |result, act, _| match result {
+                    Ok(sent) => act.send(wire::sent(&id, &sent)),
+                    Err(e) => act.engine_error(&id, &e),
+                }),
+        );
     }
 
     fn mark(

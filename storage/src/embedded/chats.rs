@@ -133,6 +133,31 @@ impl ChatStore for EmbeddedStore {
         .await
     }
 
+    async fn change_group(
+        &self,
+        chat_id: Uuid,
+        change: GroupChange,
+        event: NewEvent,
+    ) -> StoreResult<StoredEvent> {
+        self.change_group_impl(chat_id, change, event).await
+    }
+
+    async fn set_invite(&self, invite: Invite) -> StoreResult<()> {
+        self.set_invite_impl(invite).await
+    }
+
+    async fn revoke_invite(&self, chat_id: Uuid) -> StoreResult<()> {
+        self.revoke_invite_impl(chat_id).await
+    }
+
+    async fn invite_by_code(&self, code: &str) -> StoreResult<Option<Invite>> {
+        self.invite_by_code_impl(code).await
+    }
+
+    async fn invite_of(&self, chat_id: Uuid) -> StoreResult<Option<Invite>> {
+        self.invite_of_impl(chat_id).await
+    }
+
     async fn chat_state(&self, chat_id: Uuid) -> StoreResult<ChatState> {
         self.read(
             move |txn| match txn.open_table(CHAT_STATE)?.get(chat_id.as_u128())? {

@@ -9,6 +9,8 @@
 
 mod chats;
 mod codec;
+mod invites_and_groups;
+mod prefs;
 mod receipts;
 mod social;
 mod tables;

@@ -45,6 +45,22 @@ pub const RECEIPTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new(
 /// (chat id, user id, kind, up-to seq) -> when : each pointer move, for "when was seq N read"
 pub const RECEIPT_LOG: TableDefinition<(u128, u128, u8, u64), i64> =
     TableDefinition::new("receipt_log");
+/// invite code -> `Invite`
+pub const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("invites");
+/// chat id -> its live invite code
+pub const CHAT_INVITES: TableDefinition<u128, &str> = TableDefinition::new("chat_invites");
+/// (user, chat) -> `ChatPrefs`
+pub const CHAT_PREFS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("chat_prefs");
+/// user -> `UserSettings`
+pub const USER_SETTINGS: TableDefinition<u128, &[u8]> = TableDefinition::new("user_settings");
+/// (user, newest-first order, tie) -> `Star`
+pub const STARS: TableDefinition<(u128, u64, u128), &[u8]> = TableDefinition::new("stars");
+/// (user, chat, seq) -> the star's order key
+pub const STAR_INDEX: TableDefinition<(u128, u128, u64), u64> = TableDefinition::new("star_index");
+/// (user, chat, seq) -> () : deleted for me
+pub const HIDDEN: TableDefinition<(u128, u128, u64), ()> = TableDefinition::new("hidden");
+/// (newest-first order, report id) -> `Report`
+pub const REPORTS: TableDefinition<(u64, u128), &[u8]> = TableDefinition::new("reports");
 /// user id -> last seen (ms)
 pub const LAST_SEEN: TableDefinition<u128, i64> = TableDefinition::new("last_seen");
 
@@ -80,5 +96,13 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     touch(txn, RECEIPTS)?;
     touch(txn, RECEIPT_LOG)?;
     touch(txn, LAST_SEEN)?;
+    touch(txn, INVITES)?;
+    touch(txn, CHAT_PREFS)?;
+    touch(txn, USER_SETTINGS)?;
+    touch(txn, STARS)?;
+    touch(txn, STAR_INDEX)?;
+    touch(txn, HIDDEN)?;
+    touch(txn, REPORTS)?;
+    touch(txn, CHAT_INVITES)?;
     Ok(())
 }

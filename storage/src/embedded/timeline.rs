@@ -24,7 +24,7 @@ pub(super) fn append_in(
     let mut timeline = txn.open_table(EVENTS)?;
     let mut client_ids = txn.open_table(CLIENT_IDS)?;
     let mut out = Vec::with_capacity(events.len());
-    for new in events {
+    for mut new in events {
         if let Some(client_id) = new.client_id.as_deref() {
             let key = (cid, new.sender.as_u128(), client_id);
             if let Some(seq) = client_ids.get(key)? {
@@ -41,6 +41,7 @@ pub(super) fn append_in(
                 continue;
             }
         }
+        let rewrites = std::mem::take(&mut new.rewrites);
         state.last_seq += 1;
         state.last_activity_at = state.last_activity_at.max(new.at);
         let event = StoredEvent {
@@ -57,6 +58,16 @@ pub(super) fn append_in(
         }
         if let Some(client_id) = event.client_id.as_deref() {
             client_ids.insert((cid, event.sender.as_u128(), client_id), event.seq)?;
+        }
+        for rewrite in rewrites {
+            let old: Option<StoredEvent> = match timeline.get((cid, rewrite.seq))? {
+                Some(v) => Some(decode(v.value())?),
+                None => None,
+            };
+            if let Some(mut old) = old {
+                old.body = rewrite.body;
+                timeline.insert((cid, rewrite.seq), encode(&old)?.as_slice())?;
+            }
         }
         timeline.insert((cid, event.seq), encode(&event)?.as_slice())?;
         out.push(AppendOutcome::Stored(event));

@@ -92,6 +92,14 @@ impl UserStore for EmbeddedStore {
         .await
     }
 
+    async fn set_disabled(&self, id: Uuid, disabled: bool) -> StoreResult<()> {
+        self.set_disabled_impl(id, disabled).await
+    }
+
+    async fn set_server_admin(&self, id: Uuid, admin: bool) -> StoreResult<()> {
+        self.set_server_admin_impl(id, admin).await
+    }
+
     async fn update_profile(&self, id: Uuid, update: ProfileUpdate) -> StoreResult<User> {
         self.write(move |txn| {
             let mut users = txn.open_table(USERS)?;

@@ -23,6 +23,9 @@ pub struct User {
     pub created_at: Millis,
     #[serde(default)]
     pub disabled: bool,
+    /// May review reports and disable accounts (granted by `confab admin`).
+    #[serde(default)]
+    pub server_admin: bool,
 }
 
 /// What registration writes: the user and their password hash (PHC string), atomically.

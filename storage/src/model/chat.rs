@@ -20,6 +20,47 @@ pub struct Chat {
     pub title: Option<String>,
     pub created_by: Uuid,
     pub created_at: Millis,
+    /// Group description, photo and settings; empty for 1:1 chats.
+    #[serde(default)]
+    pub info: GroupInfo,
+}
+
+/// What group admins (or, unless restricted, members) may change besides the title.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GroupInfo {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub photo: Option<String>,
+    /// Only admins may send messages.
+    #[serde(default)]
+    pub only_admins_send: bool,
+    /// Only admins may change title, description, photo.
+    #[serde(default)]
+    pub only_admins_edit_info: bool,
+}
+
+/// A change to a group, stored atomically with the timeline event that records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupChange {
+    /// New title and info (settings included).
+    Info {
+        title: String,
+        info: GroupInfo,
+    },
+    AddMembers(Vec<Member>),
+    RemoveMember(Uuid),
+    SetRole(Uuid, Role),
+}
+
+/// A link that lets anyone who has it join a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub code: String,
+    pub chat_id: Uuid,
+    pub created_by: Uuid,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +78,7 @@ pub struct Member {
 }
 
 /// An event to append; the store assigns its sequence number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NewEvent {
     pub sender: Uuid,
     pub at: Millis,
@@ -47,6 +88,16 @@ pub struct NewEvent {
     /// `message`, `group_created`, ...: the engine's vocabulary; opaque to the store.
     pub kind: String,
     /// The event's content as JSON text; opaque to the store.
+    pub body: String,
+    /// Earlier events of the same chat whose body this event replaces, atomically with the
+    /// append: an edit rewrites its message, a delete purges it (and its edits), a reaction
+    /// updates its message's reaction set.
+    pub rewrites: Vec<Rewrite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite {
+    pub seq: u64,
     pub body: String,
 }
 
@@ -117,4 +168,61 @@ pub struct ReceiptAdvance {
     pub kind: ReceiptKind,
     pub from_seq: u64,
     pub to_seq: u64,
+}
+
+/// One user's settings for one chat (pin, archive, mute, notifications).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ChatPrefs {
+    pub pinned_at: Option<Millis>,
+    /// When the chat was archived; `None` if it is not.
+    pub archived_at: Option<Millis>,
+    /// Muted until then; `Millis::MAX` means always.
+    pub muted_until: Option<Millis>,
+    #[serde(default)]
+    pub notifications: NotificationLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationLevel {
+    #[default]
+    All,
+    /// No notifications at all for this chat (still delivered live).
+    None,
+}
+
+/// Settings of a user that are not privacy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSettings {
+    /// Archived chats stay archived when new messages arrive.
+    pub keep_chats_archived: bool,
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        UserSettings {
+            keep_chats_archived: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Star {
+    pub chat_id: Uuid,
+    pub seq: u64,
+    pub starred_at: Millis,
+}
+
+/// A user's report of another user or of a message, with evidence for review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub id: Uuid,
+    pub reporter: Uuid,
+    pub reported_user: Uuid,
+    pub chat_id: Option<Uuid>,
+    pub seq: Option<u64>,
+    pub reason: String,
+    pub created_at: Millis,
+    /// The last messages of the chat at the time of the report.
+    pub evidence: Vec<StoredEvent>,
 }

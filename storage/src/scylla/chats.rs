@@ -6,11 +6,15 @@
 //! the race), and last the members' chat lists. A lost pair race deletes what it wrote; a chat
 //! found through its pair has its members' list entries written again, which repairs a creator
 //! that died just before that last step.
+//!
+//! All of a new chat's rows are written `USING TIMESTAMP` the write timestamp its state row
+//! starts with, below that of any later append (see `timeline`), so a group change always
+//! wins over a creator that writes late.
 
 use uuid::Uuid;
 
 use super::rows::{self, required};
-use super::timeline::to_i64;
+use super::timeline::{next_write_ts, to_i64, Batch};
 use super::ScyllaStore;
 use crate::model::*;
 use crate::{ChatStore, StoreError, StoreResult};
@@ -21,6 +25,7 @@ type ChatRow = (
     Option<String>,
     Option<Uuid>,
     Option<i64>,
+    Option<String>,
 );
 type MemberRow = (Uuid, Option<String>, Option<i64>);
 
@@ -31,14 +36,22 @@ fn kind_name(kind: ChatKind) -> &'static str {
     }
 }
 
-fn role_name(role: Role) -> &'static str {
+pub(super) fn role_name(role: Role) -> &'static str {
     match role {
         Role::Member => "member",
         Role::Admin => "admin",
     }
 }
 
-fn chat_from_row((id, kind, title, created_by, created_at): ChatRow) -> StoreResult<Chat> {
+/// `chats.info`: JSON, null for the defaults (and for every 1:1 chat).
+pub(super) fn info_json(info: &GroupInfo) -> StoreResult<Option<String>> {
+    if *info == GroupInfo::default() {
+        return Ok(None);
+    }
+    serde_json::to_string(info).map(Some).map_err(rows::corrupt)
+}
+
+fn chat_from_row((id, kind, title, created_by, created_at, info): ChatRow) -> StoreResult<Chat> {
     let kind = match kind.as_deref() {
         Some("direct") => ChatKind::Direct,
         Some("group") => ChatKind::Group,
@@ -50,6 +63,10 @@ fn chat_from_row((id, kind, title, created_by, created_at): ChatRow) -> StoreRes
         title,
         created_by: required(created_by, "chats.created_by")?,
         created_at: required(created_at, "chats.created_at")?,
+        info: match info {
+            Some(json) => serde_json::from_str(&json).map_err(rows::corrupt)?,
+            None => GroupInfo::default(),
+        },
     })
 }
 
@@ -67,13 +84,15 @@ fn member_from_row((user_id, role, joined_at): MemberRow) -> StoreResult<Member>
 }
 
 impl ScyllaStore {
-    /// The chat row, its members and its state row: everything keyed by the (fresh) chat id.
-    /// `first` is the group's first event, recorded as the state's pending batch.
+    /// The chat row, its members and its state row: everything keyed by the (fresh) chat id,
+    /// all written with the write timestamp `ts` the state row starts with. `first` is the
+    /// group's first event, recorded as the state's pending batch.
     async fn write_chat(
         &self,
         chat: &Chat,
         members: &[Member],
         first: Option<&StoredEvent>,
+        ts: i64,
     ) -> StoreResult<()> {
         let st = self.st();
         self.run(
@@ -84,24 +103,34 @@ impl ScyllaStore {
                 chat.title.as_deref(),
                 chat.created_by,
                 chat.created_at,
+                info_json(&chat.info)?,
+                ts,
             ),
         )
         .await?;
         for m in members {
             self.run(
                 &st.insert_member,
-                (chat.id, m.user_id, role_name(m.role), m.joined_at),
+                (chat.id, m.user_id, role_name(m.role), m.joined_at, ts),
             )
             .await?;
         }
         let (last_seq, activity, last_message, pending) = match first {
             None => (0, chat.created_at, 0, None),
-            Some(e) => (
-                e.seq,
-                chat.created_at.max(e.at),
-                if e.is_message() { e.seq } else { 0 },
-                Some(serde_json::to_string(&[e]).map_err(rows::corrupt)?),
-            ),
+            Some(e) => {
+                let batch = Batch {
+                    ts,
+                    events: vec![e.clone()],
+                    rewrites: Vec::new(),
+                    effect: None,
+                };
+                (
+                    e.seq,
+                    chat.created_at.max(e.at),
+                    if e.is_message() { e.seq } else { 0 },
+                    Some(serde_json::to_string(&batch).map_err(rows::corrupt)?),
+                )
+            }
         };
         let created = self
             .lwt(
@@ -112,6 +141,7 @@ impl ScyllaStore {
                     activity,
                     to_i64(last_message),
                     pending.as_deref(),
+                    ts,
                 ),
             )
             .await?;
@@ -119,7 +149,7 @@ impl ScyllaStore {
             return Err(StoreError::Conflict("chat"));
         }
         if let (Some(e), Some(p)) = (first, pending.as_deref()) {
-            self.roll_forward(chat.id, e.seq, p).await?;
+            self.roll_forward(chat.id, e.seq, p, Some(ts)).await?;
         }
         Ok(())
     }
@@ -128,9 +158,10 @@ impl ScyllaStore {
         &self,
         chat_id: Uuid,
         users: impl IntoIterator<Item = Uuid>,
+        ts: i64,
     ) -> StoreResult<()> {
         for user in users {
-            self.run(&self.st().insert_user_chat, (user, chat_id))
+            self.run(&self.st().insert_user_chat, (user, chat_id, ts))
                 .await?;
         }
         Ok(())
@@ -149,7 +180,7 @@ impl ScyllaStore {
         }
     }
 
-    async fn load_chat(&self, id: Uuid) -> StoreResult<Option<Chat>> {
+    pub(super) async fn load_chat(&self, id: Uuid) -> StoreResult<Option<Chat>> {
         let row = rows::first::<ChatRow>(self.run(&self.st().select_chat, (id,)).await?)?;
         row.map(chat_from_row).transpose()
     }
@@ -182,7 +213,8 @@ impl ChatStore for ScyllaStore {
                 joined_at: chat.created_at,
             })
             .collect();
-        self.write_chat(&chat, &members, None).await?;
+        let ts = next_write_ts(None);
+        self.write_chat(&chat, &members, None, ts).await?;
         let claim = match self.lwt(&self.st().claim_pair, (low, high, chat.id)).await {
             Ok(claim) => claim,
             Err(e) => {
@@ -198,7 +230,7 @@ impl ChatStore for ScyllaStore {
                 .ok_or_else(|| StoreError::Corrupt("direct pair without chat id".into()))?;
             return self.found_direct(id, a, b).await;
         }
-        self.list_chat_for(chat.id, [a, b]).await?;
+        self.list_chat_for(chat.id, [a, b], ts).await?;
         Ok((chat, true))
     }
 
@@ -217,9 +249,10 @@ impl ChatStore for ScyllaStore {
             kind: first.kind,
             body: first.body,
         };
-        self.write_chat(&chat, &members, Some(&event)).await?;
+        let ts = next_write_ts(None);
+        self.write_chat(&chat, &members, Some(&event), ts).await?;
         let users: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
-        self.list_chat_for(chat.id, users).await?;
+        self.list_chat_for(chat.id, users, ts).await?;
         Ok(event)
     }
 
@@ -257,6 +290,31 @@ impl ChatStore for ScyllaStore {
             .await?
             .ok_or(StoreError::NotFound("chat"))
     }
+
+    async fn change_group(
+        &self,
+        chat_id: Uuid,
+        change: GroupChange,
+        event: NewEvent,
+    ) -> StoreResult<StoredEvent> {
+        self.change_group_impl(chat_id, change, event).await
+    }
+
+    async fn set_invite(&self, invite: Invite) -> StoreResult<()> {
+        self.set_invite_impl(invite).await
+    }
+
+    async fn revoke_invite(&self, chat_id: Uuid) -> StoreResult<()> {
+        self.revoke_invite_impl(chat_id).await
+    }
+
+    async fn invite_by_code(&self, code: &str) -> StoreResult<Option<Invite>> {
+        self.invite_by_code_impl(code).await
+    }
+
+    async fn invite_of(&self, chat_id: Uuid) -> StoreResult<Option<Invite>> {
+        self.invite_of_impl(chat_id).await
+    }
 }
 
 impl ScyllaStore {
@@ -264,7 +322,9 @@ impl ScyllaStore {
         let chat = self.load_chat(id).await?.ok_or_else(|| {
             StoreError::Corrupt(format!("direct pair points at missing chat {id}"))
         })?;
-        self.list_chat_for(id, [a, b]).await?;
+        // The chat's own rows carry its creation timestamp; a 1:1 chat's list entries are
+        // never removed, so the time of this repair is as good.
+        self.list_chat_for(id, [a, b], next_write_ts(None)).await?;
         Ok((chat, false))
     }
 }

@@ -16,8 +16,8 @@ use uuid::Uuid;
 use super::{ScyllaConfig, ScyllaStore};
 use crate::model::*;
 use crate::{
-    BlockStore, ChatStore, ContactStore, PresenceStore, PrivacyStore, ReceiptStore, SessionStore,
-    Store, StoreError, StoreResult, TimelineStore, UserStore,
+    BlockStore, ChatStore, ContactStore, PrefsStore, PresenceStore, PrivacyStore, ReceiptStore,
+    ReportStore, SessionStore, Store, StoreError, StoreResult, TimelineStore, UserStore,
 };
 
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
@@ -112,6 +112,12 @@ impl UserStore for LazyScyllaStore {
     }
     async fn update_profile(&self, id: Uuid, update: ProfileUpdate) -> StoreResult<User> {
         self.get().await?.update_profile(id, update).await
+    }
+    async fn set_disabled(&self, id: Uuid, disabled: bool) -> StoreResult<()> {
+        self.get().await?.set_disabled(id, disabled).await
+    }
+    async fn set_server_admin(&self, id: Uuid, admin: bool) -> StoreResult<()> {
+        self.get().await?.set_server_admin(id, admin).await
     }
 }
 
@@ -237,6 +243,26 @@ impl ChatStore for LazyScyllaStore {
     async fn chat_state(&self, chat_id: Uuid) -> StoreResult<ChatState> {
         self.get().await?.chat_state(chat_id).await
     }
+    async fn change_group(
+        &self,
+        chat_id: Uuid,
+        change: GroupChange,
+        event: NewEvent,
+    ) -> StoreResult<StoredEvent> {
+        self.get().await?.change_group(chat_id, change, event).await
+    }
+    async fn set_invite(&self, invite: Invite) -> StoreResult<()> {
+        self.get().await?.set_invite(invite).await
+    }
+    async fn revoke_invite(&self, chat_id: Uuid) -> StoreResult<()> {
+        self.get().await?.revoke_invite(chat_id).await
+    }
+    async fn invite_by_code(&self, code: &str) -> StoreResult<Option<Invite>> {
+        self.get().await?.invite_by_code(code).await
+    }
+    async fn invite_of(&self, chat_id: Uuid) -> StoreResult<Option<Invite>> {
+        self.get().await?.invite_of(chat_id).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -326,6 +352,47 @@ impl PresenceStore for LazyScyllaStore {
     }
     async fn last_seen(&self, user_id: Uuid) -> StoreResult<Option<Millis>> {
         self.get().await?.last_seen(user_id).await
+    }
+}
+
+#[async_trait::async_trait]
+impl PrefsStore for LazyScyllaStore {
+    async fn chat_prefs(&self, user: Uuid, chat_id: Uuid) -> StoreResult<ChatPrefs> {
+        self.get().await?.chat_prefs(user, chat_id).await
+    }
+    async fn set_chat_prefs(&self, user: Uuid, chat_id: Uuid, prefs: ChatPrefs) -> StoreResult<()> {
+        self.get().await?.set_chat_prefs(user, chat_id, prefs).await
+    }
+    async fn user_settings(&self, user: Uuid) -> StoreResult<UserSettings> {
+        self.get().await?.user_settings(user).await
+    }
+    async fn set_user_settings(&self, user: Uuid, settings: UserSettings) -> StoreResult<()> {
+        self.get().await?.set_user_settings(user, settings).await
+    }
+    async fn star(&self, user: Uuid, star: Star) -> StoreResult<bool> {
+        self.get().await?.star(user, star).await
+    }
+    async fn unstar(&self, user: Uuid, chat_id: Uuid, seq: u64) -> StoreResult<()> {
+        self.get().await?.unstar(user, chat_id, seq).await
+    }
+    async fn stars(&self, user: Uuid, page: PageRequest) -> StoreResult<Page<Star>> {
+        self.get().await?.stars(user, page).await
+    }
+    async fn hide(&self, user: Uuid, chat_id: Uuid, seqs: &[u64]) -> StoreResult<()> {
+        self.get().await?.hide(user, chat_id, seqs).await
+    }
+    async fn hidden(&self, user: Uuid, chat_id: Uuid, from: u64, to: u64) -> StoreResult<Vec<u64>> {
+        self.get().await?.hidden(user, chat_id, from, to).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ReportStore for LazyScyllaStore {
+    async fn add_report(&self, report: Report) -> StoreResult<()> {
+        self.get().await?.add_report(report).await
+    }
+    async fn reports(&self, page: PageRequest) -> StoreResult<Page<Report>> {
+        self.get().await?.reports(page).await
     }
 }
 

@@ -11,6 +11,10 @@
 //!   `IF last_seq = N`, `IF EXISTS`): they are CQL's only compare-and-set. Everything else is a
 //!   plain idempotent write. Rows that take LWTs are only ever written with LWTs, so Paxos
 //!   timestamps never race client timestamps on the same cells.
+//! - A chat's appends (and the group changes and body rewrites they carry) write every row
+//!   `USING TIMESTAMP` a per-chat write timestamp that grows with each append's
+//!   compare-and-set, so writing an append out twice, or late, never undoes a later one (see
+//!   `timeline`).
 //! - An operation that spans partitions (e.g. registration: user row, username claim, phone
 //!   claim) is ordered so that every intermediate state is invisible or harmless, has a single
 //!   write that makes it visible (its "commit point"), and undoes its earlier writes when a
@@ -28,7 +32,9 @@
 
 mod chats;
 mod config;
+mod groups;
 mod lazy;
+mod prefs;
 mod receipts;
 mod rows;
 mod schema;

@@ -1,8 +1,10 @@
 //! Versioned schema: the CQL files in `storage/schema/`, compiled in, applied in order, each once,
 //! and recorded in the `schema_version` table of the keyspace.
 //!
-//! Nodes may start together: every statement is `IF NOT EXISTS`, so applying a file twice is
-//! harmless and the record is only a fast path (and a history). The version row is written
+//! Nodes may start together: every statement is `IF NOT EXISTS` (or a plain
+//! `ALTER TABLE t ADD c type`, which the runner skips when `system_schema.columns` has the
+//! column already), so applying a file twice is harmless and the record is only a fast path
+//! (and a history). The version row is written
 //! after all of a file's statements succeeded, so a crash half way re-applies the whole file
 //! on the next start. One caveat of Cassandra 5.0 (fixed by its transactional metadata in 5.1,
 //! not an issue on ScyllaDB with Raft schema): two coordinators creating the same table at the
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use scylla::client::session::Session;
 use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
+use scylla::statement::Consistency;
 use scylla::statement::Statement;
 use scylla::value::CqlTimestamp;
 
@@ -45,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "0003_chats_timelines_receipts.cql",
         cql: include_str!("../../schema/0003_chats_timelines_receipts.cql"),
+    },
+    Migration {
+        version: 4,
+        name: "0004_groups_invites_prefs_reports.cql",
+        cql: include_str!("../../schema/0004_groups_invites_prefs_reports.cql"),
     },
 ];
 
@@ -125,7 +133,12 @@ pub(crate) async fn apply(
             continue;
         }
         for statement in statements(m.cql) {
-            ddl(session, nodes, &statement).await?;
+            match added_column(&statement) {
+                Some((table, column)) => {
+                    add_column(session, nodes, ks, &statement, &table, &column).await?
+                }
+                None => ddl(session, nodes, &statement).await?,
+            }
         }
         let now = CqlTimestamp(now_millis());
         session
@@ -167,6 +180,73 @@ async fn ddl(session: &Session, nodes: &str, cql: &str) -> StoreResult<()> {
             "Cassandra/ScyllaDB at {nodes}: schema statement failed: {e}: {cql}"
         ))),
     }
+}
+
+/// `ALTER TABLE <table> ADD <column> <type>`: the (table, column) it adds, lower-case. CQL has
+/// no portable `ADD IF NOT EXISTS` (Cassandra 4.1+ has, ScyllaDB has not), so the runner makes
+/// exactly this form idempotent itself (see [`add_column`]). Quoted names are not supported.
+pub(crate) fn added_column(statement: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = statement.split_whitespace().collect();
+    let is = |i: usize, w: &str| words.get(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
+    let plain = |w: &str| {
+        w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if words.len() < 6 || !is(0, "ALTER") || !is(1, "TABLE") || !is(3, "ADD") {
+        return None;
+    }
+    let (table, column) = (words[2], words[4]);
+    if !plain(table) || !plain(column) || is(4, "IF") || words[5].starts_with('(') {
+        return None;
+    }
+    Some((table.to_ascii_lowercase(), column.to_ascii_lowercase()))
+}
+
+/// Runs an `ALTER TABLE ... ADD` unless the column exists already. Two nodes migrating at once
+/// may both find it missing: the loser's error is forgiven once schema agreement shows the
+/// column there.
+async fn add_column(
+    session: &Session,
+    nodes: &str,
+    keyspace: &str,
+    cql: &str,
+    table: &str,
+    column: &str,
+) -> StoreResult<()> {
+    if column_exists(session, nodes, keyspace, table, column).await? {
+        return Ok(());
+    }
+    let Err(e) = ddl(session, nodes, cql).await else {
+        return Ok(());
+    };
+    if let Err(agreement) = session.await_schema_agreement().await {
+        tracing::warn!(error = %agreement, "no schema agreement after a failed ALTER TABLE");
+    }
+    if column_exists(session, nodes, keyspace, table, column).await? {
+        return Ok(());
+    }
+    Err(e)
+}
+
+async fn column_exists(
+    session: &Session,
+    nodes: &str,
+    keyspace: &str,
+    table: &str,
+    column: &str,
+) -> StoreResult<bool> {
+    let mut statement = Statement::new(
+        "SELECT column_name FROM system_schema.columns \
+         WHERE keyspace_name = ? AND table_name = ? AND column_name = ?",
+    );
+    statement.set_request_timeout(Some(DDL_TIMEOUT));
+    // Schema tables are local to each node (and agreement was awaited): any one answers.
+    statement.set_consistency(Consistency::One);
+    let result = session
+        .query_unpaged(statement, (keyspace.to_ascii_lowercase(), table, column))
+        .await
+        .map_err(|e| exec_error(nodes, e))?;
+    Ok(rows::first::<(String,)>(result)?.is_some())
 }
 
 /// The statements of a CQL file: `--` comments dropped, split at `;` (both outside quotes).
@@ -248,7 +328,9 @@ mod tests {
             for s in stmts {
                 let upper = s.to_ascii_uppercase();
                 assert!(
-                    upper.contains("IF NOT EXISTS") || upper.contains("IF EXISTS"),
+                    upper.contains("IF NOT EXISTS")
+                        || upper.contains("IF EXISTS")
+                        || added_column(&s).is_some(),
                     "{}: not idempotent: {s}",
                     m.name
                 );
@@ -264,6 +346,28 @@ mod tests {
                     assert!(!upper.contains(banned), "{}: {banned} in {s}", m.name);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn only_plain_column_additions_are_guarded() {
+        assert_eq!(
+            added_column("ALTER TABLE users ADD server_admin boolean"),
+            Some(("users".into(), "server_admin".into()))
+        );
+        assert_eq!(
+            added_column("alter table Chats add Info text"),
+            Some(("chats".into(), "info".into()))
+        );
+        for other in [
+            "ALTER TABLE users DROP disabled",
+            "ALTER TABLE users ADD (a int, b int)",
+            "ALTER TABLE users ADD IF NOT EXISTS a int",
+            "ALTER TABLE users WITH comment = 'x'",
+            "ALTER TABLE ks.users ADD a int",
+            "CREATE TABLE IF NOT EXISTS t (a int PRIMARY KEY)",
+        ] {
+            assert_eq!(added_column(other), None, "{other}");
         }
     }
 

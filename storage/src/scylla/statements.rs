@@ -12,12 +12,20 @@ use crate::StoreResult;
 pub(crate) const PAGE_SIZE: i32 = 100;
 
 /// Columns of a `User`, in the order `users::user_from_row` reads them.
-const USER_COLUMNS: &str = "id, username, phone, display_name, about, photo, created_at, disabled";
-/// Columns of a `DeviceSession`, in the order `users::session_from_row` reads them.
+const USER_COLUMNS: &str =
+    "id, username, phone, display_name, about, photo, created_at, disabled, server_admin";
 /// Columns of a `StoredEvent`, in the order `timeline::event_from_row` reads them.
 const EVENT_COLUMNS: &str = "chat_id, seq, sender, at, client_id, kind, body";
+/// Columns of a `DeviceSession`, in the order `users::session_from_row` reads them.
 const SESSION_COLUMNS: &str =
     "user_id, session_id, device_name, created_at, last_refreshed_at, revoked_at, refresh_expires_at";
+/// Columns of a `Chat`, in the order `chats::chat_from_row` reads them.
+const CHAT_COLUMNS: &str = "id, kind, title, created_by, created_at, info";
+/// Columns of an `Invite`, in the order `groups::invite_from_row` reads them.
+const INVITE_COLUMNS: &str = "code, chat_id, created_by, created_at, expires_at";
+/// Columns of a `Report`, in the order `prefs::report_from_row` reads them.
+const REPORT_COLUMNS: &str =
+    "created_at, id, reporter, reported_user, chat_id, seq, reason, evidence";
 
 pub(crate) struct Statements {
     pub ping: PreparedStatement,
@@ -27,6 +35,8 @@ pub(crate) struct Statements {
     pub select_user: PreparedStatement,
     pub select_password_hash: PreparedStatement,
     pub update_profile: PreparedStatement,
+    pub set_disabled: PreparedStatement,
+    pub set_server_admin: PreparedStatement,
     pub claim_username: PreparedStatement,
     pub release_username: PreparedStatement,
     pub username_owner: PreparedStatement,
@@ -65,11 +75,15 @@ pub(crate) struct Statements {
     pub insert_chat: PreparedStatement,
     pub delete_chat: PreparedStatement,
     pub select_chat: PreparedStatement,
+    pub update_chat_info: PreparedStatement,
     pub insert_member: PreparedStatement,
+    pub delete_member: PreparedStatement,
+    pub set_role: PreparedStatement,
     pub delete_members: PreparedStatement,
     pub select_members: PreparedStatement,
     pub select_member: PreparedStatement,
     pub insert_user_chat: PreparedStatement,
+    pub delete_user_chat: PreparedStatement,
     pub select_user_chats: PreparedStatement,
     pub claim_pair: PreparedStatement,
     pub select_pair: PreparedStatement,
@@ -80,6 +94,7 @@ pub(crate) struct Statements {
     pub clear_pending: PreparedStatement,
 
     pub insert_event: PreparedStatement,
+    pub rewrite_body: PreparedStatement,
     pub select_event: PreparedStatement,
     pub events_asc: PreparedStatement,
     pub events_desc: PreparedStatement,
@@ -94,6 +109,35 @@ pub(crate) struct Statements {
     pub reached: PreparedStatement,
     pub set_last_seen: PreparedStatement,
     pub select_last_seen: PreparedStatement,
+
+    pub insert_invite: PreparedStatement,
+    pub select_invite: PreparedStatement,
+    pub delete_invite: PreparedStatement,
+    pub select_chat_invite: PreparedStatement,
+    pub claim_chat_invite: PreparedStatement,
+    pub replace_chat_invite: PreparedStatement,
+    pub drop_chat_invite: PreparedStatement,
+
+    pub select_chat_prefs: PreparedStatement,
+    pub upsert_chat_prefs: PreparedStatement,
+    pub select_user_settings: PreparedStatement,
+    pub upsert_user_settings: PreparedStatement,
+    pub claim_star: PreparedStatement,
+    pub select_star: PreparedStatement,
+    pub release_star: PreparedStatement,
+    pub insert_star: PreparedStatement,
+    pub delete_star: PreparedStatement,
+    pub stars_first: PreparedStatement,
+    pub stars_after: PreparedStatement,
+    pub insert_hidden: PreparedStatement,
+    pub hidden_range: PreparedStatement,
+
+    pub insert_report_day: PreparedStatement,
+    pub report_days_first: PreparedStatement,
+    pub report_days_before: PreparedStatement,
+    pub insert_report: PreparedStatement,
+    pub reports_first: PreparedStatement,
+    pub reports_after: PreparedStatement,
 }
 
 /// Names the keyspace in a statement's table reference (`FROM t`, `INTO t`, `UPDATE t`):
@@ -142,7 +186,7 @@ impl Statements {
 
             insert_user: p(
                 "INSERT INTO users (id, username, phone, display_name, about, photo, created_at, \
-                 disabled, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                 disabled, server_admin, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     .into(),
                 Idempotent,
             )
@@ -162,6 +206,16 @@ impl Statements {
             // combination of changed fields, without reading first.
             update_profile: p(
                 "UPDATE users SET display_name = ?, about = ?, photo = ? WHERE id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            set_disabled: p(
+                "UPDATE users SET disabled = ? WHERE id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            set_server_admin: p(
+                "UPDATE users SET server_admin = ? WHERE id = ?".into(),
                 Idempotent,
             )
             .await?,
@@ -349,21 +403,39 @@ impl Statements {
             )
             .await?,
 
+            // Rows a chat's appends may change (chat, members, chat lists, events, client ids)
+            // are written USING TIMESTAMP the append's `write_ts` (see `timeline`).
             insert_chat: p(
-                "INSERT INTO chats (id, kind, title, created_by, created_at) \
-                 VALUES (?, ?, ?, ?, ?)"
-                    .into(),
+                format!("INSERT INTO chats ({CHAT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?"),
                 Idempotent,
             )
             .await?,
             delete_chat: p("DELETE FROM chats WHERE id = ?".into(), Idempotent).await?,
             select_chat: p(
-                "SELECT id, kind, title, created_by, created_at FROM chats WHERE id = ?".into(),
+                format!("SELECT {CHAT_COLUMNS} FROM chats WHERE id = ?"),
+                Idempotent,
+            )
+            .await?,
+            update_chat_info: p(
+                "UPDATE chats USING TIMESTAMP ? SET title = ?, info = ? WHERE id = ?".into(),
                 Idempotent,
             )
             .await?,
             insert_member: p(
-                "INSERT INTO chat_members (chat_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)"
+                "INSERT INTO chat_members (chat_id, user_id, role, joined_at) VALUES (?, ?, ?, ?) \
+                 USING TIMESTAMP ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            delete_member: p(
+                "DELETE FROM chat_members USING TIMESTAMP ? WHERE chat_id = ? AND user_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            set_role: p(
+                "UPDATE chat_members USING TIMESTAMP ? SET role = ? WHERE chat_id = ? AND user_id = ?"
                     .into(),
                 Idempotent,
             )
@@ -386,7 +458,12 @@ impl Statements {
             )
             .await?,
             insert_user_chat: p(
-                "INSERT INTO user_chats (user_id, chat_id) VALUES (?, ?)".into(),
+                "INSERT INTO user_chats (user_id, chat_id) VALUES (?, ?) USING TIMESTAMP ?".into(),
+                Idempotent,
+            )
+            .await?,
+            delete_user_chat: p(
+                "DELETE FROM user_chats USING TIMESTAMP ? WHERE user_id = ? AND chat_id = ?".into(),
                 Idempotent,
             )
             .await?,
@@ -408,7 +485,7 @@ impl Statements {
             .await?,
             create_state: p(
                 "INSERT INTO chat_state (chat_id, last_seq, last_activity_at, last_message_seq, \
-                 pending) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS"
+                 pending, write_ts) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"
                     .into(),
                 Once,
             )
@@ -419,15 +496,15 @@ impl Statements {
             )
             .await?,
             select_state: p(
-                "SELECT last_seq, last_activity_at, last_message_seq, pending FROM chat_state \
-                 WHERE chat_id = ?"
+                "SELECT last_seq, last_activity_at, last_message_seq, pending, write_ts \
+                 FROM chat_state WHERE chat_id = ?"
                     .into(),
                 Idempotent,
             )
             .await?,
             advance_state: p(
                 "UPDATE chat_state SET last_seq = ?, last_activity_at = ?, last_message_seq = ?, \
-                 pending = ? WHERE chat_id = ? IF last_seq = ?"
+                 pending = ?, write_ts = ? WHERE chat_id = ? IF last_seq = ?"
                     .into(),
                 Once,
             )
@@ -440,8 +517,16 @@ impl Statements {
 
             insert_event: p(
                 format!(
-                    "INSERT INTO events (bucket, {EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO events (bucket, {EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                     USING TIMESTAMP ?"
                 ),
+                Idempotent,
+            )
+            .await?,
+            rewrite_body: p(
+                "UPDATE events USING TIMESTAMP ? SET body = ? \
+                 WHERE chat_id = ? AND bucket = ? AND seq = ?"
+                    .into(),
                 Idempotent,
             )
             .await?,
@@ -478,7 +563,8 @@ impl Statements {
             )
             .await?,
             insert_client_id: p(
-                "INSERT INTO client_ids (chat_id, sender, client_id, seq) VALUES (?, ?, ?, ?)"
+                "INSERT INTO client_ids (chat_id, sender, client_id, seq) VALUES (?, ?, ?, ?) \
+                 USING TIMESTAMP ?"
                     .into(),
                 Idempotent,
             )
@@ -532,6 +618,156 @@ impl Statements {
             .await?,
             select_last_seen: p(
                 "SELECT at FROM last_seen WHERE user_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+
+            insert_invite: p(
+                format!("INSERT INTO invites ({INVITE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
+                Idempotent,
+            )
+            .await?,
+            select_invite: p(
+                format!("SELECT {INVITE_COLUMNS} FROM invites WHERE code = ?"),
+                Idempotent,
+            )
+            .await?,
+            delete_invite: p("DELETE FROM invites WHERE code = ?".into(), Idempotent).await?,
+            select_chat_invite: p(
+                "SELECT code FROM chat_invites WHERE chat_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            claim_chat_invite: p(
+                "INSERT INTO chat_invites (chat_id, code) VALUES (?, ?) IF NOT EXISTS".into(),
+                Once,
+            )
+            .await?,
+            replace_chat_invite: p(
+                "UPDATE chat_invites SET code = ? WHERE chat_id = ? IF code = ?".into(),
+                Once,
+            )
+            .await?,
+            drop_chat_invite: p(
+                "DELETE FROM chat_invites WHERE chat_id = ? IF code = ?".into(),
+                Once,
+            )
+            .await?,
+
+            select_chat_prefs: p(
+                "SELECT pinned_at, archived_at, muted_until, notifications FROM chat_prefs \
+                 WHERE user_id = ? AND chat_id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            upsert_chat_prefs: p(
+                "INSERT INTO chat_prefs (user_id, chat_id, pinned_at, archived_at, muted_until, \
+                 notifications) VALUES (?, ?, ?, ?, ?, ?)"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            select_user_settings: p(
+                "SELECT keep_chats_archived FROM user_settings WHERE user_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            upsert_user_settings: p(
+                "INSERT INTO user_settings (user_id, keep_chats_archived) VALUES (?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            claim_star: p(
+                "INSERT INTO star_index (user_id, chat_id, seq, starred_at) VALUES (?, ?, ?, ?) \
+                 IF NOT EXISTS"
+                    .into(),
+                Once,
+            )
+            .await?,
+            select_star: p(
+                "SELECT starred_at FROM star_index WHERE user_id = ? AND chat_id = ? AND seq = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            release_star: p(
+                "DELETE FROM star_index WHERE user_id = ? AND chat_id = ? AND seq = ? \
+                 IF starred_at = ?"
+                    .into(),
+                Once,
+            )
+            .await?,
+            insert_star: p(
+                "INSERT INTO stars (user_id, starred_at, chat_id, seq) VALUES (?, ?, ?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            delete_star: p(
+                "DELETE FROM stars WHERE user_id = ? AND starred_at = ? AND chat_id = ? \
+                 AND seq = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            stars_first: p(
+                "SELECT starred_at, chat_id, seq FROM stars WHERE user_id = ? LIMIT ?".into(),
+                Idempotent,
+            )
+            .await?,
+            stars_after: p(
+                "SELECT starred_at, chat_id, seq FROM stars \
+                 WHERE user_id = ? AND (starred_at, chat_id, seq) < (?, ?, ?) LIMIT ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            insert_hidden: p(
+                "INSERT INTO hidden_events (user_id, chat_id, seq) VALUES (?, ?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            hidden_range: p(
+                "SELECT seq FROM hidden_events WHERE user_id = ? AND chat_id = ? \
+                 AND seq >= ? AND seq <= ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+
+            insert_report_day: p(
+                "INSERT INTO report_days (scope, day) VALUES (?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            report_days_first: p(
+                "SELECT day FROM report_days WHERE scope = ? LIMIT ?".into(),
+                Idempotent,
+            )
+            .await?,
+            report_days_before: p(
+                "SELECT day FROM report_days WHERE scope = ? AND day < ? LIMIT ?".into(),
+                Idempotent,
+            )
+            .await?,
+            insert_report: p(
+                format!(
+                    "INSERT INTO reports (day, {REPORT_COLUMNS}) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                Idempotent,
+            )
+            .await?,
+            reports_first: p(
+                format!("SELECT {REPORT_COLUMNS} FROM reports WHERE day = ? LIMIT ?"),
+                Idempotent,
+            )
+            .await?,
+            reports_after: p(
+                format!(
+                    "SELECT {REPORT_COLUMNS} FROM reports \
+                     WHERE day = ? AND (created_at, id) < (?, ?) LIMIT ?"
+                ),
                 Idempotent,
             )
             .await?,

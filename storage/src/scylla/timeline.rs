@@ -10,12 +10,31 @@
 //!   and a retried send finds its client id and is answered as a duplicate;
 //! - nothing is acknowledged before the event rows are stored.
 //!
+//! The write-ahead record holds everything the append changes, not only its new events: the
+//! bodies of earlier events its events rewrite (edits, deletions, reactions) and, for a group
+//! change, the chat and member rows it changes (see `groups`). So the compare-and-set is the
+//! single commit point of all of it: a writer that dies after it is completed by the repair
+//! path, rewrites and group change included; one that dies before it changed nothing.
+//! Rewrites of events of the same append are applied to them before the record is written;
+//! a rewrite of a seq the chat does not have (yet) is dropped.
+//!
+//! Every row an append writes is written `USING TIMESTAMP` the append's `write_ts`, chosen
+//! before its compare-and-set as `max(now, previous write_ts + 1)` and stored with it in
+//! `chat_state`. Appends of a chat thus have strictly increasing timestamps in commit order,
+//! whatever the clocks, and writing an append out again (a repairer, or its own writer
+//! resuming late after a repairer finished it and later appends overwrote some of its rows)
+//! can never undo a later append's rewrite or group change: the older cells lose.
+//!
 //! Events live in partitions of [`BUCKET`] sequence numbers (`bucket = seq / BUCKET`), clustered
 //! by seq descending: every read names its partitions and a seq range, and a reader walks
 //! buckets in order.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::groups::Effect;
 use super::rows::{self, corrupt, required};
 use super::ScyllaStore;
 use crate::model::*;
@@ -67,16 +86,57 @@ fn event_from_row(r: EventRow) -> StoreResult<StoredEvent> {
     })
 }
 
-type StateRow = (Option<i64>, Option<i64>, Option<i64>, Option<String>);
+type StateRow = (
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
 
 /// A chat's state row: where the timeline stands, and the batch still to be written out.
 pub(crate) struct StateRecord {
     pub state: ChatState,
     pub pending: Option<String>,
+    /// The write timestamp of the append that set `last_seq`; `None` for chats whose state
+    /// predates the column (schema version 4).
+    pub write_ts: Option<i64>,
+}
+
+/// The write-ahead record of an append (`chat_state.pending`), as JSON.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Batch {
+    /// The append's write timestamp (microseconds): every row below is written with it.
+    pub ts: i64,
+    /// The new events, with the rewrites of later events of the same append applied.
+    pub events: Vec<StoredEvent>,
+    /// New bodies of earlier events (seq at most the chat's last seq before the append).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewrites: Vec<(u64, String)>,
+    /// The group change the append records, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PendingRecord {
+    Batch(Batch),
+    /// What versions before schema 4 wrote: the events alone.
+    Events(Vec<StoredEvent>),
+}
+
+/// The write timestamp of the append after one written with `previous`: now, but always
+/// above `previous` (so a chat's appends have increasing timestamps even if clocks differ).
+pub(crate) fn next_write_ts(previous: Option<i64>) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    now.max(previous.unwrap_or(0).saturating_add(1))
 }
 
 fn state_from_row(
-    (last_seq, activity, last_message, pending): StateRow,
+    (last_seq, activity, last_message, pending, write_ts): StateRow,
 ) -> StoreResult<StateRecord> {
     Ok(StateRecord {
         state: ChatState {
@@ -85,12 +145,16 @@ fn state_from_row(
             last_message_seq: to_u64(last_message.unwrap_or(0), "last_message_seq")?,
         },
         pending,
+        write_ts,
     })
 }
 
 /// Rough size of an event in `pending` (JSON): enough to split large appends.
 fn approx_size(e: &NewEvent) -> usize {
-    200 + e.body.len() + e.kind.len() + e.client_id.as_ref().map_or(0, String::len)
+    200 + e.body.len()
+        + e.kind.len()
+        + e.client_id.as_ref().map_or(0, String::len)
+        + e.rewrites.iter().map(|r| 30 + r.body.len()).sum::<usize>()
 }
 
 impl ScyllaStore {
@@ -106,38 +170,61 @@ impl ScyllaStore {
         };
         if let Some(pending) = &record.pending {
             tracing::info!(chat = %chat_id, "writing out an append its writer left pending");
-            self.roll_forward(chat_id, record.state.last_seq, pending)
+            self.roll_forward(chat_id, record.state.last_seq, pending, record.write_ts)
                 .await?;
         }
         Ok(Some(record.state))
     }
 
-    /// Writes the rows of the batch recorded in `pending` (the one that ends at `last_seq`),
-    /// then clears it. Every write is an upsert of the same values, so doing it twice (two
-    /// repairers, or a slow writer and a repairer) is harmless.
+    /// Writes the rows of the batch recorded in `pending` (the one that ends at `last_seq`;
+    /// `write_ts` is the state row's), then clears it. Every write is an upsert or delete of
+    /// the same values with the same timestamp, so doing it twice (two repairers, or a slow
+    /// writer and a repairer) is harmless.
     pub(super) async fn roll_forward(
         &self,
         chat_id: Uuid,
         last_seq: u64,
         pending: &str,
+        write_ts: Option<i64>,
     ) -> StoreResult<()> {
-        let events: Vec<StoredEvent> = serde_json::from_str(pending).map_err(corrupt)?;
-        self.write_events(&events).await?;
+        let batch = match serde_json::from_str::<PendingRecord>(pending).map_err(corrupt)? {
+            PendingRecord::Batch(batch) => batch,
+            PendingRecord::Events(events) => Batch {
+                ts: write_ts.unwrap_or_else(|| next_write_ts(None)),
+                events,
+                rewrites: Vec::new(),
+                effect: None,
+            },
+        };
+        self.write_batch(chat_id, &batch).await?;
         self.clear_pending(chat_id, last_seq).await;
         Ok(())
     }
 
     /// Client ids first: a client id whose event is not there yet means "being written", never
-    /// "free", so a concurrent retry cannot store a second copy.
-    async fn write_events(&self, events: &[StoredEvent]) -> StoreResult<()> {
+    /// "free", so a concurrent retry cannot store a second copy. Then what the batch changes
+    /// in earlier rows (rewritten bodies, the group change), and the new events last, so an
+    /// event is never seen before what it records.
+    pub(super) async fn write_batch(&self, chat_id: Uuid, batch: &Batch) -> StoreResult<()> {
+        let ts = batch.ts;
+        let events = &batch.events;
         let client_ids = events
             .iter()
             .filter_map(|e| {
                 let id = e.client_id.clone()?;
-                Some((e.chat_id, e.sender, id, to_i64(e.seq)))
+                Some((e.chat_id, e.sender, id, to_i64(e.seq), ts))
             })
             .collect();
         self.run_all(|st| &st.insert_client_id, client_ids).await?;
+        let rewrites = batch
+            .rewrites
+            .iter()
+            .map(|(seq, body)| (ts, body.clone(), chat_id, bucket_of(*seq), to_i64(*seq)))
+            .collect();
+        self.run_all(|st| &st.rewrite_body, rewrites).await?;
+        if let Some(effect) = &batch.effect {
+            self.apply_effect(chat_id, ts, effect).await?;
+        }
         let rows = events
             .iter()
             .map(|e| {
@@ -150,6 +237,7 @@ impl ScyllaStore {
                     e.client_id.clone(),
                     e.kind.clone(),
                     e.body.clone(),
+                    ts,
                 )
             })
             .collect();
@@ -197,10 +285,17 @@ impl ScyllaStore {
     }
 
     /// One atomic append (see the module docs). `NotFound("chat")` without a state row.
+    ///
+    /// With a `change`, the append is a group change: the change is checked against the rows
+    /// as they stand once the chat's previous append is written out, and recorded in the same
+    /// write-ahead record as the event (which must be stored, not a duplicate). The check is
+    /// as good as a lock: the compare-and-set fails if anything was appended in between, and
+    /// the next attempt checks again.
     pub(super) async fn append_chunk(
         &self,
         chat_id: Uuid,
         events: &[NewEvent],
+        change: Option<&GroupChange>,
     ) -> StoreResult<Vec<AppendOutcome>> {
         for _ in 0..MAX_ATTEMPTS {
             let Some(record) = self.load_state(chat_id).await? else {
@@ -209,11 +304,18 @@ impl ScyllaStore {
             let base = record.state;
             if let Some(pending) = &record.pending {
                 tracing::info!(chat = %chat_id, "writing out an append its writer left pending");
-                self.roll_forward(chat_id, base.last_seq, pending).await?;
+                self.roll_forward(chat_id, base.last_seq, pending, record.write_ts)
+                    .await?;
             }
+            let effect = match change {
+                Some(change) => Some(self.plan_change(chat_id, change).await?),
+                None => None,
+            };
             let mut next = base;
             let mut outcomes = Vec::with_capacity(events.len());
             let mut fresh: Vec<StoredEvent> = Vec::new();
+            // New bodies of events stored before this append, by seq (the last one wins).
+            let mut rewrites: BTreeMap<u64, String> = BTreeMap::new();
             for new in events {
                 if let Some(client_id) = new.client_id.as_deref() {
                     let earlier = fresh.iter().find(|e| {
@@ -250,13 +352,36 @@ impl ScyllaStore {
                 if event.is_message() {
                     next.last_message_seq = event.seq;
                 }
+                // Sequences have no gaps: the chat has exactly the seqs 1..event.seq now.
+                for rewrite in &new.rewrites {
+                    if rewrite.seq == 0 || rewrite.seq >= event.seq {
+                        continue;
+                    }
+                    if rewrite.seq <= base.last_seq {
+                        rewrites.insert(rewrite.seq, rewrite.body.clone());
+                    } else if let Some(target) = fresh.get_mut(
+                        usize::try_from(rewrite.seq - base.last_seq - 1).unwrap_or(usize::MAX),
+                    ) {
+                        target.body = rewrite.body.clone();
+                    }
+                }
                 fresh.push(event.clone());
                 outcomes.push(AppendOutcome::Stored(event));
             }
             if fresh.is_empty() {
+                if change.is_some() {
+                    // As the embedded store: a group change's event is never a duplicate.
+                    return Err(StoreError::Corrupt("group change event not stored".into()));
+                }
                 return Ok(outcomes);
             }
-            let pending = serde_json::to_string(&fresh).map_err(corrupt)?;
+            let batch = Batch {
+                ts: next_write_ts(record.write_ts),
+                events: fresh,
+                rewrites: rewrites.into_iter().collect(),
+                effect,
+            };
+            let pending = serde_json::to_string(&batch).map_err(corrupt)?;
             let cas = self
                 .lwt(
                     &self.st().advance_state,
@@ -265,6 +390,7 @@ impl ScyllaStore {
                         next.last_activity_at,
                         to_i64(next.last_message_seq),
                         pending.as_str(),
+                        batch.ts,
                         chat_id,
                         to_i64(base.last_seq),
                     ),
@@ -274,7 +400,7 @@ impl ScyllaStore {
                 // Another appender went first: read where it left the chat and go after it.
                 continue;
             }
-            self.write_events(&fresh).await?;
+            self.write_batch(chat_id, &batch).await?;
             self.clear_pending(chat_id, next.last_seq).await;
             return Ok(outcomes);
         }
@@ -302,7 +428,10 @@ impl TimelineStore for ScyllaStore {
                 bytes += approx_size(&events[end]);
                 end += 1;
             }
-            out.extend(self.append_chunk(chat_id, &events[start..end]).await?);
+            out.extend(
+                self.append_chunk(chat_id, &events[start..end], None)
+                    .await?,
+            );
             start = end;
         }
         if events.is_empty() && self.load_state(chat_id).await?.is_none() {

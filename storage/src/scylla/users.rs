@@ -20,10 +20,11 @@ type UserRow = (
     Option<String>,
     Option<i64>,
     Option<bool>,
+    Option<bool>,
 );
 
 fn user_from_row(r: UserRow) -> StoreResult<User> {
-    let (id, username, phone, display_name, about, photo, created_at, disabled) = r;
+    let (id, username, phone, display_name, about, photo, created_at, disabled, server_admin) = r;
     Ok(User {
         id,
         username: required(username, "users.username")?,
@@ -33,6 +34,7 @@ fn user_from_row(r: UserRow) -> StoreResult<User> {
         photo,
         created_at: required(created_at, "users.created_at")?,
         disabled: disabled.unwrap_or(false),
+        server_admin: server_admin.unwrap_or(false),
     })
 }
 
@@ -162,6 +164,7 @@ impl UserStore for ScyllaStore {
                 user.photo.as_deref(),
                 user.created_at,
                 user.disabled,
+                user.server_admin,
                 new.password_hash.as_str(),
             ),
         )
@@ -238,6 +241,24 @@ impl UserStore for ScyllaStore {
         self.load_user(id)
             .await?
             .ok_or(StoreError::NotFound("user"))
+    }
+
+    /// Like `update_profile`: the row is read first so that an unknown id is `NotFound`
+    /// rather than a partial row holding only the flag.
+    async fn set_disabled(&self, id: Uuid, disabled: bool) -> StoreResult<()> {
+        if self.load_user(id).await?.is_none() {
+            return Err(StoreError::NotFound("user"));
+        }
+        self.run(&self.st().set_disabled, (disabled, id)).await?;
+        Ok(())
+    }
+
+    async fn set_server_admin(&self, id: Uuid, admin: bool) -> StoreResult<()> {
+        if self.load_user(id).await?.is_none() {
+            return Err(StoreError::NotFound("user"));
+        }
+        self.run(&self.st().set_server_admin, (admin, id)).await?;
+        Ok(())
     }
 }
 
