@@ -134,10 +134,11 @@ pub struct ReactionBody {
     pub emoji: Option<String>,
 }
 
-/// An emoji reaction: one grapheme-ish symbol, at most 16 bytes, no letters or digits.
+/// An emoji reaction: one emoji, which may be several code points (skin tones, ZWJ
+/// sequences such as families): at most 8 code points and 32 bytes, no ASCII, no spaces.
 pub fn validate_emoji(emoji: &str) -> EngineResult<()> {
     let ok = !emoji.is_empty()
-        && emoji.len() <= 16
+        && emoji.len() <= 32
         && emoji.chars().count() <= 8
         && !emoji
             .chars()
@@ -184,6 +185,6 @@ mod tests {
         assert!(validate_emoji("").is_err());
         assert!(validate_emoji("a").is_err());
         assert!(validate_emoji("👍 ").is_err());
-        assert!(validate_emoji(&"👍".repeat(5)).is_err());
+        assert!(validate_emoji(&"👍".repeat(9)).is_err());
     }
 }

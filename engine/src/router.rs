@@ -146,6 +146,15 @@ impl Router {
         true
     }
 
+    /// How many users a socket watches.
+    pub fn watched_by(&self, conn_id: u64) -> usize {
+        self.watching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&conn_id)
+            .map_or(0, HashSet::len)
+    }
+
     pub fn unwatch(&self, watched: Uuid, conn_id: u64) {
         let mut watching = self.watching.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(set) = watching.get_mut(&conn_id) {

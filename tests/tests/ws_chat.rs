@@ -26,8 +26,8 @@ fn assert_receipt(r: &Value, chat: &str, who: &str, kind: &str, up_to: u64) {
     assert!(r["at"].is_i64(), "receipt at: {r}");
 }
 
-/// A receipt frame from `user` of `kind`. (Receipts for one's own reads, e.g. to sync other
-/// devices, are not in the contract but are tolerated: they are filtered out here.)
+/// A receipt frame from `user` of `kind`. (A `read` also reaches the reader's own devices, so a
+/// device may see receipts of its own user: filter by user.)
 fn is_receipt_from(user: &str, kind: &str) -> impl Fn(&Value) -> bool {
     let (u, k) = (json!(user), json!(kind));
     move |v: &Value| v["type"] == "receipt" && v["user_id"] == u && v["kind"] == k
@@ -132,6 +132,13 @@ fn direct_exchange_both_ways_with_receipts_and_unread_counts() {
     wb.request_ok("read", json!({"chat_id": chat, "seq": 1}), "ok");
     let r = wa.next_where(
         "B's read receipt",
+        TIMEOUT,
+        is_receipt_from(&b.user_id, "read"),
+    );
+    assert_receipt(&r, &chat, &b.user_id, "read", 1);
+    // A read also goes to the reader's own devices (to clear the unread badge everywhere).
+    let r = wb.next_where(
+        "B's own read receipt",
         TIMEOUT,
         is_receipt_from(&b.user_id, "read"),
     );

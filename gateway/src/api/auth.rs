@@ -233,6 +233,12 @@ pub async fn logout(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpRes
         .store
         .revoke_session(me.user_id, me.session_id, clock::now_millis())
         .await?;
+    state.engine.router.close_device_session(
+        me.user_id,
+        me.session_id,
+        close::REVOKED,
+        "logged out",
+    );
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -261,9 +267,16 @@ pub async fn revoke_session(
     me: Authed,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
+    let session_id = path.into_inner();
     state
         .store
-        .revoke_session(me.user_id, path.into_inner(), clock::now_millis())
+        .revoke_session(me.user_id, session_id, clock::now_millis())
         .await?;
+    state.engine.router.close_device_session(
+        me.user_id,
+        session_id,
+        close::REVOKED,
+        "session revoked",
+    );
     Ok(HttpResponse::NoContent().finish())
 }

@@ -176,30 +176,23 @@ impl WsSession {
                 );
             }
             Request::PresenceSubscribe(r) => {
-                if r.user_ids.len() > confab_engine::presence::MAX_SUBSCRIBE {
-                    self.error(
-                        Some(&id),
-                        "validation_failed",
-                        "user_ids: at most 256 per frame",
-                    );
+                let watched = self.engine.router.watched_by(self.handle.conn_id);
+                if r.user_ids.len() > confab_engine::presence::MAX_SUBSCRIBE
+                    || watched + r.user_ids.len() > confab_engine::router::MAX_WATCHED
+                {
+                    let message = "user_ids: at most 256 per frame and 1024 watched per session";
+                    self.error(Some(&id), "validation_failed", message);
                     return;
                 }
                 let handle = self.handle.clone();
                 // Answer first: the presence frames follow the `ok`.
                 self.send(wire::ok(&id));
                 let fut = async move { engine.subscribe_presence(&handle, &r.user_ids).await };
-                ctx.spawn(
-                    fut.into_actor(self)
-                        .map(move |result, act, _| match result {
-                            Ok(true) => {}
-                            Ok(false) => act.error(
-                                None,
-                                "validation_failed",
-                                "user_ids: at most 1024 watched per session",
-                            ),
-                            Err(e) => act.error(None, e.code(), &e.to_string()),
-                        }),
-                );
+                ctx.spawn(fut.into_actor(self).map(move |result, _act, _| {
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "presence subscription failed");
+                    }
+                }));
             }
             Request::PresenceUnsubscribe(r) => {
                 self.engine
