@@ -77,7 +77,7 @@ pub mod close {
 }
 
 /// Outbound queue length per session. A session that lets it fill is cut off (4008).
-pub const OUTBOUND_QUEUE: usize = 256;
+pub const OUTBOUND_QUEUE: usize = 1024;
 /// Slots kept free for the close frame itself.
 const CLOSE_RESERVE: usize = 4;
 
