@@ -5,6 +5,7 @@
 //! never depend on HTTP, WebSocket framing or the gateway: it pushes domain values
 //! ([`push::Push`]) and the gateway decides their wire form.
 
+pub mod broadcast;
 pub mod chat;
 pub mod chats;
 pub mod clock;

@@ -28,6 +28,8 @@ use crate::api;
         api::messages::edit, api::messages::delete_for_everyone, api::messages::hide, api::messages::react,
         api::messages::unreact, api::messages::forward, api::messages::star, api::messages::unstar,
         api::messages::starred, api::settings::update_chat, api::settings::get_user, api::settings::put_user,
+        api::broadcasts::list, api::broadcasts::create, api::broadcasts::get, api::broadcasts::update,
+        api::broadcasts::delete, api::broadcasts::send,
         api::moderation::report, api::moderation::reports, api::moderation::disable, api::moderation::enable,
         crate::health::healthz, crate::health::readyz,
     ),
@@ -40,6 +42,7 @@ use crate::api;
         (name = "chats", description = "Chats, history and read pointers (live events: WebSocket /ws, docs/PROTOCOL.md)"),
         (name = "messages", description = "Sending without a socket, and receipts per member"),
         (name = "groups", description = "Group administration and invite links"),
+        (name = "broadcasts", description = "Broadcast lists: send once, each recipient gets it in their 1:1 chat"),
         (name = "moderation", description = "Reports, and account review by server admins"),
         (name = "ops", description = "Health and readiness"),
     )

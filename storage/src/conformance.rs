@@ -49,7 +49,8 @@ macro_rules! conformance_tests {
             chat_prefs_and_user_settings,
             stars_page_newest_first,
             hidden_events_per_user,
-            reports_page_newest_first
+            reports_page_newest_first,
+            broadcast_lists_crud
         );
     };
     (@each $make:expr; $($name:ident),*) => {$(
@@ -1185,4 +1186,49 @@ pub async fn reports_page_newest_first(store: &dyn Store) {
         ["r0"]
     );
     assert!(rest.next.is_none());
+}
+
+pub async fn broadcast_lists_crud(store: &dyn Store) {
+    let a = new_user(store, "bc_a").await;
+    let b = new_user(store, "bc_b").await;
+    let list = BroadcastList {
+        id: Uuid::now_v7(),
+        owner: a.id,
+        name: "family".into(),
+        recipients: vec![b.id],
+        created_at: NOW,
+    };
+    store.save_broadcast_list(list.clone()).await.unwrap();
+    assert_eq!(
+        store.broadcast_list(a.id, list.id).await.unwrap(),
+        Some(list.clone())
+    );
+    assert_eq!(
+        store.broadcast_list(b.id, list.id).await.unwrap(),
+        None,
+        "lists belong to their owner"
+    );
+    let renamed = BroadcastList {
+        name: "fam".into(),
+        recipients: vec![],
+        ..list.clone()
+    };
+    store.save_broadcast_list(renamed.clone()).await.unwrap();
+    let second = BroadcastList {
+        id: Uuid::now_v7(),
+        name: "work".into(),
+        ..list.clone()
+    };
+    store.save_broadcast_list(second.clone()).await.unwrap();
+    assert_eq!(
+        store.broadcast_lists(a.id).await.unwrap(),
+        vec![renamed, second.clone()]
+    );
+    store.delete_broadcast_list(a.id, list.id).await.unwrap();
+    assert!(matches!(
+        store.delete_broadcast_list(a.id, list.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.broadcast_lists(a.id).await.unwrap(), vec![second]);
+    assert!(store.broadcast_lists(b.id).await.unwrap().is_empty());
 }

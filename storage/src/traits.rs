@@ -105,6 +105,17 @@ pub trait ReportStore: Send + Sync {
     async fn reports(&self, page: PageRequest) -> StoreResult<Page<Report>>;
 }
 
+#[async_trait]
+pub trait BroadcastStore: Send + Sync {
+    /// Creates or replaces the list (keyed by owner and id).
+    async fn save_broadcast_list(&self, list: BroadcastList) -> StoreResult<()>;
+    async fn broadcast_list(&self, owner: Uuid, id: Uuid) -> StoreResult<Option<BroadcastList>>;
+    /// The owner's lists, by id.
+    async fn broadcast_lists(&self, owner: Uuid) -> StoreResult<Vec<BroadcastList>>;
+    /// `NotFound("broadcast list")` if it was not there.
+    async fn delete_broadcast_list(&self, owner: Uuid, id: Uuid) -> StoreResult<()>;
+}
+
 /// Every concern at once: what the server holds.
 #[async_trait]
 pub trait Store:
@@ -119,6 +130,7 @@ pub trait Store:
     + PresenceStore
     + PrefsStore
     + ReportStore
+    + BroadcastStore
 {
     /// `"embedded"` or `"scylla"`, for metrics and `/readyz`.
     fn backend(&self) -> &'static str;

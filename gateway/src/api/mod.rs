@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod blocks;
 pub mod body;
+pub mod broadcasts;
 pub mod chats;
 pub mod contacts;
 pub mod groups;
@@ -124,6 +125,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(delete().to(messages::unstar)),
             ),
     )
+    .service(
+        resource("/api/broadcasts")
+            .route(get().to(broadcasts::list))
+            .route(post().to(broadcasts::create)),
+    )
+    .service(
+        resource("/api/broadcasts/{list_id}")
+            .route(get().to(broadcasts::get))
+            .route(patch().to(broadcasts::update))
+            .route(delete().to(broadcasts::delete)),
+    )
+    .service(resource("/api/broadcasts/{list_id}/messages").route(post().to(broadcasts::send)))
     .service(resource("/api/reports").route(post().to(moderation::report)))
     .service(resource("/api/admin/reports").route(get().to(moderation::reports)))
     .service(resource("/api/admin/users/{user_id}/disable").route(post().to(moderation::disable)))

@@ -481,3 +481,95 @@ pub struct ReportPage {
     pub items: Vec<ReportView>,
     pub next_cursor: Option<String>,
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBroadcastRequest {
+    #[schema(example = "Family")]
+    pub name: String,
+    /// 1..=256 users.
+    pub recipients: Vec<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBroadcastRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub recipients: Option<Vec<Uuid>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BroadcastView {
+    pub id: Uuid,
+    pub name: String,
+    pub recipients: Vec<Uuid>,
+    pub created_at: i64,
+}
+
+impl From<confab_storage::BroadcastList> for BroadcastView {
+    fn from(l: confab_storage::BroadcastList) -> Self {
+        BroadcastView {
+            id: l.id,
+            name: l.name,
+            recipients: l.recipients,
+            created_at: l.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BroadcastList {
+    pub items: Vec<BroadcastView>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastSendRequest {
+    pub client_id: String,
+    #[schema(value_type = Object, example = json!({"kind": "text", "text": "Happy new year!"}))]
+    pub content: MessageContent,
+}
+
+/// One recipient's outcome: `chat_id`+`seq` when sent; `skipped` (`not_a_contact`, `blocked`)
+/// or `error` (an error code) otherwise.
+#[derive(Serialize, ToSchema)]
+pub struct BroadcastResult {
+    pub user_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+}
+
+impl BroadcastResult {
+    pub fn new(user_id: Uuid, d: &confab_engine::broadcast::Delivery) -> Self {
+        use confab_engine::broadcast::Delivery;
+        let mut r = BroadcastResult {
+            user_id,
+            chat_id: None,
+            seq: None,
+            skipped: None,
+            error: None,
+        };
+        match d {
+            Delivery::Sent(s) => {
+                r.chat_id = Some(s.chat_id);
+                r.seq = Some(s.seq);
+            }
+            Delivery::Skipped(why) => r.skipped = Some(why),
+            Delivery::Failed(e) => r.error = Some(e.code()),
+        }
+        r
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BroadcastResults {
+    pub results: Vec<BroadcastResult>,
+}

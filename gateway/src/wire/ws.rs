@@ -35,6 +35,7 @@ pub enum Request {
     Delete(DeleteRequest),
     React(ReactRequest),
     Forward(ForwardRequest),
+    Broadcast(BroadcastRequest),
 }
 
 impl Request {
@@ -55,6 +56,7 @@ impl Request {
             Request::Delete(_) => "delete",
             Request::React(_) => "react",
             Request::Forward(_) => "forward",
+            Request::Broadcast(_) => "broadcast",
         }
     }
 }
@@ -109,6 +111,14 @@ pub struct ForwardRequest {
     pub seq: u64,
     pub to: Vec<Uuid>,
     pub client_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastRequest {
+    pub list_id: Uuid,
+    pub client_id: String,
+    pub content: MessageContent,
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,6 +253,7 @@ pub fn parse(text: &[u8]) -> Result<(String, Request), BadFrame> {
         "delete" => Request::Delete(fields(&id, object)?),
         "react" => Request::React(fields(&id, object)?),
         "forward" => Request::Forward(fields(&id, object)?),
+        "broadcast" => Request::Broadcast(fields(&id, object)?),
         other => {
             let shown: String = other.chars().take(32).collect();
             return Err(bad(
@@ -439,6 +450,15 @@ pub fn forwarded(id: &str, results: &[(Uuid, Result<u64, &'static str>)]) -> Byt
         "forwarded",
         Some(id),
         serde_json::json!({ "results": lines }),
+    )
+}
+
+/// Answer to `broadcast`: one line per recipient (see REST `BroadcastResult`).
+pub fn broadcasted(id: &str, results: &[crate::wire::chat::BroadcastResult]) -> Bytes {
+    frame(
+        "broadcasted",
+        Some(id),
+        serde_json::json!({ "results": results }),
     )
 }
 

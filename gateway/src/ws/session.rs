@@ -222,6 +222,28 @@ impl WsSession {
                 let fut = async move { engine.react(me, r.chat_id, r.seq, r.emoji).await };
                 self.answer_sent(id, fut, ctx);
             }
+            Request::Broadcast(r) => {
+                let fut = async move {
+                    engine
+                        .broadcast(me, r.list_id, r.client_id, r.content)
+                        .await
+                };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok(results) => {
+                                let lines: Vec<_> = results
+                                    .iter()
+                                    .map(|(user, d)| {
+                                        crate::wire::chat::BroadcastResult::new(*user, d)
+                                    })
+                                    .collect();
+                                act.send(wire::broadcasted(&id, &lines));
+                            }
+                            Err(e) => act.engine_error(&id, &e),
+                        }),
+                );
+            }
             Request::Forward(r) => {
                 let fut = async move {
                     engine

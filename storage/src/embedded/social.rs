@@ -193,3 +193,40 @@ impl BlockStore for EmbeddedStore {
         self.page_by_owner(BLOCKS, blocker, page).await
     }
 }
+
+#[async_trait::async_trait]
+impl crate::BroadcastStore for EmbeddedStore {
+    async fn save_broadcast_list(&self, list: BroadcastList) -> StoreResult<()> {
+        self.write(move |txn| {
+            txn.open_table(BROADCASTS)?.insert(
+                (list.owner.as_u128(), list.id.as_u128()),
+                encode(&list)?.as_slice(),
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn broadcast_list(&self, owner: Uuid, id: Uuid) -> StoreResult<Option<BroadcastList>> {
+        self.get_pair(BROADCASTS, owner, id).await
+    }
+
+    async fn broadcast_lists(&self, owner: Uuid) -> StoreResult<Vec<BroadcastList>> {
+        Ok(self
+            .page_by_owner(
+                BROADCASTS,
+                owner,
+                PageRequest {
+                    after: None,
+                    limit: 10_000,
+                },
+            )
+            .await?
+            .items)
+    }
+
+    async fn delete_broadcast_list(&self, owner: Uuid, id: Uuid) -> StoreResult<()> {
+        self.remove_pair(BROADCASTS, owner, id, "broadcast list")
+            .await
+    }
+}

@@ -61,6 +61,8 @@ pub const STAR_INDEX: TableDefinition<(u128, u128, u64), u64> = TableDefinition:
 pub const HIDDEN: TableDefinition<(u128, u128, u64), ()> = TableDefinition::new("hidden");
 /// (newest-first order, report id) -> `Report`
 pub const REPORTS: TableDefinition<(u64, u128), &[u8]> = TableDefinition::new("reports");
+/// (owner, list id) -> `BroadcastList`
+pub const BROADCASTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("broadcasts");
 /// user id -> last seen (ms)
 pub const LAST_SEEN: TableDefinition<u128, i64> = TableDefinition::new("last_seen");
 
@@ -103,6 +105,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     touch(txn, STAR_INDEX)?;
     touch(txn, HIDDEN)?;
     touch(txn, REPORTS)?;
+    touch(txn, BROADCASTS)?;
     touch(txn, CHAT_INVITES)?;
     Ok(())
 }

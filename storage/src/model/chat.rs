@@ -226,3 +226,14 @@ pub struct Report {
     /// The last messages of the chat at the time of the report.
     pub evidence: Vec<StoredEvent>,
 }
+
+/// A broadcast list: its owner sends once, each recipient gets the message in their 1:1 chat
+/// with the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastList {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub name: String,
+    pub recipients: Vec<Uuid>,
+    pub created_at: Millis,
+}

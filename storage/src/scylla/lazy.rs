@@ -405,3 +405,22 @@ impl Store for LazyScyllaStore {
         self.get().await?.ping().await
     }
 }
+
+#[async_trait::async_trait]
+impl crate::BroadcastStore for LazyScyllaStore {
+    async fn save_broadcast_list(&self, list: BroadcastList) -> StoreResult<()> {
+        self.get().await?.save_broadcast_list(list).await
+    }
+
+    async fn broadcast_list(&self, owner: Uuid, id: Uuid) -> StoreResult<Option<BroadcastList>> {
+        self.get().await?.broadcast_list(owner, id).await
+    }
+
+    async fn broadcast_lists(&self, owner: Uuid) -> StoreResult<Vec<BroadcastList>> {
+        self.get().await?.broadcast_lists(owner).await
+    }
+
+    async fn delete_broadcast_list(&self, owner: Uuid, id: Uuid) -> StoreResult<()> {
+        self.get().await?.delete_broadcast_list(owner, id).await
+    }
+}

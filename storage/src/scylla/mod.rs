@@ -30,6 +30,7 @@
 //! own, so the store recovers when the database returns. While it is away every operation
 //! fails with [`StoreError::Unavailable`] naming the contact points.
 
+mod broadcasts;
 mod chats;
 mod config;
 mod groups;

@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_groups_invites_prefs_reports.cql",
         cql: include_str!("../../schema/0004_groups_invites_prefs_reports.cql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_broadcast_lists.cql",
+        cql: include_str!("../../schema/0005_broadcast_lists.cql"),
+    },
 ];
 
 /// The schema version this build applies.

@@ -121,6 +121,10 @@ pub(crate) struct Statements {
     pub select_chat_prefs: PreparedStatement,
     pub upsert_chat_prefs: PreparedStatement,
     pub select_user_settings: PreparedStatement,
+    pub upsert_broadcast: PreparedStatement,
+    pub select_broadcast: PreparedStatement,
+    pub select_broadcasts: PreparedStatement,
+    pub delete_broadcast: PreparedStatement,
     pub upsert_user_settings: PreparedStatement,
     pub claim_star: PreparedStatement,
     pub select_star: PreparedStatement,
@@ -665,6 +669,26 @@ impl Statements {
                 "INSERT INTO chat_prefs (user_id, chat_id, pinned_at, archived_at, muted_until, \
                  notifications) VALUES (?, ?, ?, ?, ?, ?)"
                     .into(),
+                Idempotent,
+            )
+            .await?,
+            upsert_broadcast: p(
+                "INSERT INTO broadcast_lists (owner, id, body) VALUES (?, ?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            select_broadcast: p(
+                "SELECT body FROM broadcast_lists WHERE owner = ? AND id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            select_broadcasts: p(
+                "SELECT body FROM broadcast_lists WHERE owner = ? LIMIT 1000".into(),
+                Idempotent,
+            )
+            .await?,
+            delete_broadcast: p(
+                "DELETE FROM broadcast_lists WHERE owner = ? AND id = ?".into(),
                 Idempotent,
             )
             .await?,
