@@ -13,6 +13,8 @@ USAGE:
     confab [--config FILE]     start the server (defaults: 127.0.0.1:8080, ./data, embedded store)
     confab [--config FILE] admin provision --users N --out FILE [--prefix P] [--token-ttl-secs S]
                                create load-test users with tokens (server stopped)
+    confab [--config FILE] migrate
+                               apply the store's schema (CQL files for scylla) and exit
     confab [--config FILE] admin grant-admin|revoke-admin --username NAME
                                make a user a server admin, or stop it (server stopped)
     confab --help | --version
@@ -22,9 +24,11 @@ Every setting can be overridden by a CONFAB_* environment variable; see README.m
 fn main() -> ExitCode {
     let mut config_file: Option<PathBuf> = None;
     let mut admin: Option<Vec<String>> = None;
+    let mut migrate = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "migrate" => migrate = true,
             "admin" => {
                 admin = Some(args.by_ref().collect());
                 break;
@@ -52,6 +56,9 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config.log);
+    if migrate {
+        return run_migrate(&config);
+    }
     if let Some(admin_args) = admin {
         return run_admin(&config, &admin_args);
     }
@@ -61,6 +68,30 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "confab stopped");
             eprintln!("confab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Applies the store's schema without starting the server.
+fn run_migrate(config: &Config) -> ExitCode {
+    let result = actix_web::rt::System::new().block_on(async {
+        match config.storage.backend.as_str() {
+            "scylla" => confab_storage::scylla::migrate(&config.storage.scylla)
+                .await
+                .map(|v| format!("scylla schema at version {v}")),
+            _ => confab_gateway::store::open(config)
+                .await
+                .map(|_| "embedded store ready".to_owned()),
+        }
+    });
+    match result {
+        Ok(done) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("confab migrate: {e}");
             ExitCode::FAILURE
         }
     }
