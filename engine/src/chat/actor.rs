@@ -75,6 +75,16 @@ struct Pending {
     reply: oneshot::Sender<EngineResult<Sent>>,
 }
 
+/// A request as the write future checks it: sender, change, time, the sender's group role.
+type Request = (Uuid, Op, Millis, Option<Role>);
+
+/// The part of a pending request that waits for its answer once the request itself has
+/// been handed to the write (so the request is moved, not copied).
+struct Waiter {
+    received: Instant,
+    reply: oneshot::Sender<EngineResult<Sent>>,
+}
+
 enum Phase {
     Loading,
     Missing,
@@ -99,6 +109,9 @@ pub struct ChatActor {
     chat: Option<Chat>,
     /// Sorted by user id.
     members: Vec<Member>,
+    /// The members' user ids, kept with `members`: every event fans out to them, so they are
+    /// not collected again per event.
+    member_ids: Vec<Uuid>,
     last_seq: u64,
     pending: VecDeque<Pending>,
     writing: bool,
@@ -123,6 +136,7 @@ impl ChatActor {
             phase: Phase::Loading,
             chat: None,
             members: Vec::new(),
+            member_ids: Vec::new(),
             last_seq: 0,
             pending: VecDeque::new(),
             writing: false,
@@ -204,17 +218,21 @@ impl ChatActor {
         let chat_id = self.chat_id;
         let pair = self.direct_pair();
         let windows = self.rules.windows;
-        let requests: Vec<(Uuid, Op, Millis, Option<Role>)> = batch
-            .iter()
+        let (requests, waiters): (Vec<Request>, Vec<Waiter>) = batch
+            .into_iter()
             .map(|p| {
                 let role = if pair.is_some() {
                     None
                 } else {
                     self.role(p.post.sender)
                 };
-                (p.post.sender, p.post.op.clone(), p.at, role)
+                let waiter = Waiter {
+                    received: p.received,
+                    reply: p.reply,
+                };
+                ((p.post.sender, p.post.op, p.at, role), waiter)
             })
-            .collect();
+            .unzip();
         let write = async move {
             if let Some((a, b)) = pair {
                 if store.is_blocked(a, b).await? || store.is_blocked(b, a).await? {
@@ -249,14 +267,14 @@ impl ChatActor {
         };
         ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
             act.writing = false;
-            act.complete(batch, result);
+            act.complete(waiters, result);
             act.flush(ctx);
         }));
     }
 
     fn complete(
         &mut self,
-        batch: Vec<Pending>,
+        batch: Vec<Waiter>,
         result: EngineResult<(Vec<EngineResult<NewEvent>>, Vec<AppendOutcome>)>,
     ) {
         let (prepared, outcomes) = match result {
@@ -295,8 +313,9 @@ impl ChatActor {
             m.send_to_ack
                 .observe(pending.received.elapsed().as_secs_f64());
             if !duplicate {
-                let to: Vec<Uuid> = self.members.iter().map(|m| m.user_id).collect();
+                let to = std::mem::take(&mut self.member_ids);
                 self.fan_out(event, &to);
+                self.member_ids = to;
             }
         }
     }
@@ -313,8 +332,15 @@ impl ChatActor {
             self.members.clone(),
             self.rules.max_members,
         );
-        let (sender, at) = (pending.post.sender, pending.at);
-        let Op::Group(op) = pending.post.op.clone() else {
+        let Pending {
+            post: Post { sender, op },
+            at,
+            reply,
+            ..
+        } = pending;
+        let Op::Group(op) = op else {
+            let _ = reply.send(Err(EngineError::Internal));
+            self.writing = false;
             return;
         };
         let write = async move {
@@ -355,10 +381,10 @@ impl ChatActor {
                         });
                         act.apply_group(change, event);
                     }
-                    let _ = pending.reply.send(first.ok_or(EngineError::Internal));
+                    let _ = reply.send(first.ok_or(EngineError::Internal));
                 }
                 Err(e) => {
-                    let _ = pending.reply.send(Err(e));
+                    let _ = reply.send(Err(e));
                 }
             }
             act.flush(ctx);
@@ -373,6 +399,7 @@ impl ChatActor {
         if let Some(chat) = self.chat.as_mut() {
             group::apply(chat, &mut self.members, &change);
         }
+        self.member_ids = self.members.iter().map(|m| m.user_id).collect();
         to.extend(self.members.iter().map(|m| m.user_id));
         to.sort_unstable();
         to.dedup();
@@ -439,6 +466,7 @@ impl Actor for ChatActor {
         ctx.wait(load.into_actor(self).map(|loaded, act, ctx| match loaded {
             Ok(Some((chat, members, last_seq, recent))) => {
                 act.chat = Some(chat);
+                act.member_ids = members.iter().map(|m| m.user_id).collect();
                 act.members = members;
                 act.last_seq = last_seq;
                 act.recent = recent
