@@ -50,7 +50,8 @@ macro_rules! conformance_tests {
             stars_page_newest_first,
             hidden_events_per_user,
             reports_page_newest_first,
-            broadcast_lists_crud
+            broadcast_lists_crud,
+            notifications_inbox
         );
     };
     (@each $make:expr; $($name:ident),*) => {$(
@@ -1231,4 +1232,81 @@ pub async fn broadcast_lists_crud(store: &dyn Store) {
     ));
     assert_eq!(store.broadcast_lists(a.id).await.unwrap(), vec![second]);
     assert!(store.broadcast_lists(b.id).await.unwrap().is_empty());
+}
+
+pub async fn notifications_inbox(store: &dyn Store) {
+    let a = new_user(store, "nt_a").await;
+    let b = new_user(store, "nt_b").await;
+    let make = |user: Uuid, n: u32, at: Millis| Notification {
+        id: Uuid::now_v7(),
+        user_id: user,
+        kind: "message".into(),
+        chat_id: Some(Uuid::now_v7()),
+        actor_id: None,
+        title: format!("t{n}"),
+        body: format!("b{n}"),
+        count: n,
+        created_at: at,
+        read_at: None,
+    };
+    let mut mine = Vec::new();
+    for n in 0..5 {
+        let note = make(a.id, n, NOW + i64::from(n));
+        store.add_notification(note.clone()).await.unwrap();
+        mine.push(note);
+        // UUIDv7 ids order by millisecond: keep them distinct.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    store.add_notification(make(b.id, 9, NOW)).await.unwrap();
+
+    let first = store.notifications(a.id, None, 3).await.unwrap();
+    let titles = |v: &[Notification]| v.iter().map(|n| n.title.clone()).collect::<Vec<_>>();
+    assert_eq!(titles(&first), ["t4", "t3", "t2"], "newest first");
+    let rest = store
+        .notifications(a.id, Some(first[2].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(titles(&rest), ["t1", "t0"]);
+    assert!(first.iter().chain(&rest).all(|n| n.read_at.is_none()));
+
+    // Marking: only my own, only unread ones count.
+    let other = store.notifications(b.id, None, 10).await.unwrap();
+    assert_eq!(
+        store
+            .mark_notifications_read(a.id, &[mine[1].id, other[0].id, Uuid::now_v7()], NOW + 50)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .mark_notifications_read(a.id, &[mine[1].id], NOW + 60)
+            .await
+            .unwrap(),
+        0,
+        "already read"
+    );
+    let all = store.notifications(a.id, None, 10).await.unwrap();
+    let read: Vec<_> = all.iter().map(|n| n.read_at).collect();
+    assert_eq!(read, [None, None, None, Some(NOW + 50), None]);
+    assert!(store.notifications(b.id, None, 10).await.unwrap()[0]
+        .read_at
+        .is_none());
+
+    // "All read" up to a time: later notifications stay unread.
+    store
+        .mark_all_notifications_read(a.id, NOW + 2)
+        .await
+        .unwrap();
+    store
+        .mark_all_notifications_read(a.id, NOW + 1)
+        .await
+        .unwrap();
+    let all = store.notifications(a.id, None, 10).await.unwrap();
+    let read: Vec<_> = all.iter().map(|n| n.read_at).collect();
+    assert_eq!(
+        read,
+        [None, None, Some(NOW + 2), Some(NOW + 50), Some(NOW + 2)],
+        "the mark never moves back"
+    );
 }

@@ -116,6 +116,24 @@ pub trait BroadcastStore: Send + Sync {
     async fn delete_broadcast_list(&self, owner: Uuid, id: Uuid) -> StoreResult<()>;
 }
 
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    async fn add_notification(&self, notification: Notification) -> StoreResult<()>;
+    /// The user's notifications newest first, those with an id below `before` if given. A
+    /// notification created at or before the user's "all read" mark reads as read then.
+    async fn notifications(
+        &self,
+        user: Uuid,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>>;
+    /// Marks those of `ids` that are the user's and unread as read at `at`; how many it marked.
+    async fn mark_notifications_read(&self, user: Uuid, ids: &[Uuid], at: Millis)
+        -> StoreResult<usize>;
+    /// Marks every notification the user has, up to `at`, as read.
+    async fn mark_all_notifications_read(&self, user: Uuid, at: Millis) -> StoreResult<()>;
+}
+
 /// Every concern at once: what the server holds.
 #[async_trait]
 pub trait Store:
@@ -131,6 +149,7 @@ pub trait Store:
     + PrefsStore
     + ReportStore
     + BroadcastStore
+    + NotificationStore
 {
     /// `"embedded"` or `"scylla"`, for metrics and `/readyz`.
     fn backend(&self) -> &'static str;

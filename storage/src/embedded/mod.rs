@@ -10,6 +10,7 @@
 mod chats;
 mod codec;
 mod invites_and_groups;
+mod notifications;
 mod prefs;
 mod receipts;
 mod social;

@@ -63,6 +63,12 @@ pub const HIDDEN: TableDefinition<(u128, u128, u64), ()> = TableDefinition::new(
 pub const REPORTS: TableDefinition<(u64, u128), &[u8]> = TableDefinition::new("reports");
 /// (owner, list id) -> `BroadcastList`
 pub const BROADCASTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("broadcasts");
+/// (user, notification id) -> `Notification` : the inbox, ids are UUIDv7 (time order)
+pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> =
+    TableDefinition::new("notifications");
+/// user -> every notification created at or before this time reads as read
+pub const NOTIFICATION_READS: TableDefinition<u128, i64> =
+    TableDefinition::new("notification_reads");
 /// user id -> last seen (ms)
 pub const LAST_SEEN: TableDefinition<u128, i64> = TableDefinition::new("last_seen");
 
@@ -106,6 +112,8 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     touch(txn, HIDDEN)?;
     touch(txn, REPORTS)?;
     touch(txn, BROADCASTS)?;
+    touch(txn, NOTIFICATIONS)?;
+    touch(txn, NOTIFICATION_READS)?;
     touch(txn, CHAT_INVITES)?;
     Ok(())
 }

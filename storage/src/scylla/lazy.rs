@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{ScyllaConfig, ScyllaStore};
 use crate::model::*;
 use crate::{
-    BlockStore, ChatStore, ContactStore, PrefsStore, PresenceStore, PrivacyStore, ReceiptStore,
+    BlockStore, ChatStore, ContactStore, NotificationStore, PrefsStore, PresenceStore, PrivacyStore, ReceiptStore,
     ReportStore, SessionStore, Store, StoreError, StoreResult, TimelineStore, UserStore,
 };
 
@@ -393,6 +393,32 @@ impl ReportStore for LazyScyllaStore {
     }
     async fn reports(&self, page: PageRequest) -> StoreResult<Page<Report>> {
         self.get().await?.reports(page).await
+    }
+}
+
+#[async_trait::async_trait]
+impl NotificationStore for LazyScyllaStore {
+    async fn add_notification(&self, notification: Notification) -> StoreResult<()> {
+        self.get().await?.add_notification(notification).await
+    }
+    async fn notifications(
+        &self,
+        user: Uuid,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        self.get().await?.notifications(user, before, limit).await
+    }
+    async fn mark_notifications_read(
+        &self,
+        user: Uuid,
+        ids: &[Uuid],
+        at: Millis,
+    ) -> StoreResult<usize> {
+        self.get().await?.mark_notifications_read(user, ids, at).await
+    }
+    async fn mark_all_notifications_read(&self, user: Uuid, at: Millis) -> StoreResult<()> {
+        self.get().await?.mark_all_notifications_read(user, at).await
     }
 }
 

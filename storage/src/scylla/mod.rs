@@ -35,6 +35,7 @@ mod chats;
 mod config;
 mod groups;
 mod lazy;
+mod notifications;
 mod prefs;
 mod receipts;
 mod rows;

@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_broadcast_lists.cql",
         cql: include_str!("../../schema/0005_broadcast_lists.cql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_notifications.cql",
+        cql: include_str!("../../schema/0009_notifications.cql"),
+    },
 ];
 
 /// The schema version this build applies.

@@ -142,6 +142,13 @@ pub(crate) struct Statements {
     pub insert_report: PreparedStatement,
     pub reports_first: PreparedStatement,
     pub reports_after: PreparedStatement,
+
+    pub insert_notification: PreparedStatement,
+    pub select_notification: PreparedStatement,
+    pub notifications_first: PreparedStatement,
+    pub notifications_before: PreparedStatement,
+    pub select_notification_reads: PreparedStatement,
+    pub upsert_notification_reads: PreparedStatement,
 }
 
 /// Names the keyspace in a statement's table reference (`FROM t`, `INTO t`, `UPDATE t`):
@@ -669,6 +676,36 @@ impl Statements {
                 "INSERT INTO chat_prefs (user_id, chat_id, pinned_at, archived_at, muted_until, \
                  notifications) VALUES (?, ?, ?, ?, ?, ?)"
                     .into(),
+                Idempotent,
+            )
+            .await?,
+            insert_notification: p(
+                "INSERT INTO notifications (user_id, id, body) VALUES (?, ?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            select_notification: p(
+                "SELECT body FROM notifications WHERE user_id = ? AND id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            notifications_first: p(
+                "SELECT body FROM notifications WHERE user_id = ? LIMIT ?".into(),
+                Idempotent,
+            )
+            .await?,
+            notifications_before: p(
+                "SELECT body FROM notifications WHERE user_id = ? AND id < ? LIMIT ?".into(),
+                Idempotent,
+            )
+            .await?,
+            select_notification_reads: p(
+                "SELECT read_all FROM notification_reads WHERE user_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            upsert_notification_reads: p(
+                "INSERT INTO notification_reads (user_id, read_all) VALUES (?, ?)".into(),
                 Idempotent,
             )
             .await?,
