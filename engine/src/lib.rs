@@ -14,6 +14,7 @@ mod engine;
 pub mod error;
 pub mod message;
 pub mod metrics;
+pub mod notify;
 pub mod personal;
 pub mod presence;
 pub mod privacy;

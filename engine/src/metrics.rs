@@ -21,6 +21,9 @@ pub struct EngineMetrics {
     pub store_write: HistogramVec,
     pub slow_consumers: IntCounter,
     pub outbound_dropped: IntCounter,
+    /// Notifications by provider and outcome (`delivered`, `failed`; provider `notifier`:
+    /// `muted`, `blocked`, `online`, `dropped` for triggers that made none).
+    pub notifications: IntCounterVec,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -76,6 +79,13 @@ fn build() -> Result<EngineMetrics, prometheus::Error> {
             "confab_outbound_dropped_total",
             "Pushes not queued because the session's queue was full",
         )?,
+        notifications: IntCounterVec::new(
+            Opts::new(
+                "confab_notifications_total",
+                "Notifications by provider and outcome",
+            ),
+            &["provider", "outcome"],
+        )?,
     };
     r.register(Box::new(m.live_sessions.clone()))?;
     r.register(Box::new(m.live_chat_actors.clone()))?;
@@ -86,6 +96,7 @@ fn build() -> Result<EngineMetrics, prometheus::Error> {
     r.register(Box::new(m.store_write.clone()))?;
     r.register(Box::new(m.slow_consumers.clone()))?;
     r.register(Box::new(m.outbound_dropped.clone()))?;
+    r.register(Box::new(m.notifications.clone()))?;
     Ok(m)
 }
 
