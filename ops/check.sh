@@ -5,7 +5,7 @@
 #
 #  1. promtool: rules.yml (check rules), prometheus.yml (check config, loads rules.yml too),
 #     rules_test.yml (unit tests of the alerts and recording rules).
-#  2. The Grafana dashboard is well-formed JSON.
+#  2. The Grafana dashboard is well-formed JSON, and its queries parse (promtool, as rules).
 #  3. ops/check_ops.py: every metric and label used in rules, rule tests and dashboard exists
 #     in the Rust sources (or ops/metrics-pending.txt); dashboard structure and freshness;
 #     Kubernetes and compose YAML; CONFAB_* variables and confab.toml keys against
@@ -54,6 +54,13 @@ fi
 
 step "metric names, labels, dashboard, deployment files, config keys"
 "$py" ops/check_ops.py
+
+step "dashboard PromQL parses (promtool)"
+dash_rules=$(mktemp --suffix=.yml)
+"$py" ops/check_ops.py --dashboard-rules "$dash_rules"
+promtool check rules "$dash_rules" >/dev/null || { promtool check rules "$dash_rules"; rm -f "$dash_rules"; exit 1; }
+rm -f "$dash_rules"
+echo "   every dashboard query parses"
 
 step "kustomize"
 if command -v kubectl >/dev/null 2>&1; then

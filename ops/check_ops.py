@@ -10,6 +10,8 @@
 2. Label names: a selector `metric{label...}` on a known metric may only use the metric's own
    labels (read from the `&["..."]` list next to its name in the sources, or from
    metrics-pending.txt), plus job, instance and, on _bucket, le.
+   `--dashboard-rules FILE` instead writes the dashboard's queries as recording rules, for
+   `promtool check rules` to parse (ops/check.sh does).
 3. The dashboard: JSON that Grafana accepts (schemaVersion, unique panel ids, a datasource on
    every query, the DS_PROMETHEUS and instance variables) and identical to what
    ops/grafana/dashboard.py generates.
@@ -393,7 +395,25 @@ def check_k8s(env_names, keys):
                         error(f"{rel}: terminationGracePeriodSeconds too short for the drain")
 
 
+def dashboard_as_rules(out):
+    """Writes every dashboard query as a recording rule, so `promtool check rules` parses the
+    PromQL offline (Grafana variables replaced by plausible values)."""
+    dash = json.loads((OPS / "grafana/confab-dashboard.json").read_text())
+    rules = []
+    for p in walk_panels(dash.get("panels", [])):
+        for t in p.get("targets", []):
+            expr = t.get("expr", "")
+            for var, value in (("$__rate_interval", "1m"), ("$job", "confab"), ("$instance", ".*")):
+                expr = expr.replace(var, value)
+            rules.append({"record": f"dashboard:panel_{p['id']}_{t['refId']}", "expr": expr})
+    Path(out).write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    print(f"   {len(rules)} dashboard queries written for promtool")
+    return 0
+
+
 def main():
+    if sys.argv[1:2] == ["--dashboard-rules"]:
+        return dashboard_as_rules(sys.argv[2])
     rules = recording_rule_names()
     names = Names(rules)
     check_rules(names)

@@ -288,7 +288,8 @@ def build():
             "5xx ratio",
             [
                 target(
-                    f"sum(instance:confab_http_requests_5xx:rate5m{{{SEL}}}) / sum(instance:confab_http_requests:rate5m{{{SEL}}})",
+                    f"(sum(instance:confab_http_requests_5xx:rate5m{{{SEL}}}) or vector(0))"
+                    f" / sum(instance:confab_http_requests:rate5m{{{SEL}}})",
                     "5xx",
                 ),
                 target(f"instance:confab_readyz_failures:ratio_rate5m{{{SEL}}}", "{{instance}} /readyz not ready"),
