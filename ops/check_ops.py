@@ -76,12 +76,13 @@ def source_metrics():
             text = path.read_text(encoding="utf-8", errors="replace")
             for m in re.finditer(r'"(confab_[a-z0-9_]+)"', text):
                 name = m.group(1)
-                # The constructor's arguments run to the first `)?` (or `)`-then-`.`): look for
-                # an `&["a", "b"]` label list there.
+                # The constructor's arguments run to the first `)?` (and never past the
+                # next metric name): look for an `&["a", "b"]` label list there.
                 tail = text[m.end() : m.end() + 600]
-                nxt = tail.find('"confab_')
-                if nxt >= 0:
-                    tail = tail[:nxt]
+                for stop in ('"confab_', ")?"):
+                    at = tail.find(stop)
+                    if at >= 0:
+                        tail = tail[: at + 2]
                 labels = None
                 lm = re.search(r"&\[([^\]]*)\]", tail)
                 if lm:
