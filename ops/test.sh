@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite: what README.md calls "the test command" and what .ci/run runs.
-# Builds once (dev profile), then runs every crate's unit tests, the storage conformance suite
-# (against the embedded store and, through ops/cassandra.sh, a real Cassandra node for the
-# scylla backend) and the black-box tests in tests/ against the real `confab` binary.
+# Validates ops/ (ops/check.sh), builds once (dev profile), then runs every crate's unit
+# tests, the storage conformance suite (against the embedded store and, through
+# ops/cassandra.sh, a real Cassandra node for the scylla backend) and the black-box tests in
+# tests/ against the real `confab` binary.
 #
 # Cassandra starts in the background before the build, so its start-up (and, on a fresh
 # machine, its download) overlaps compilation; it is stopped on exit unless it was already
 # running. CONFAB_SKIP_CQL=1 skips it (the scylla tests then print SKIPPED and pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Alert/recording rules, dashboard and deployment files first: seconds, and no service needed.
+echo "== ops: validate ops/ (rules, dashboard, deployment files)"
+ops/check.sh
 
 cassandra_pid=""
 stop_cassandra=0
