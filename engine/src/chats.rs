@@ -11,6 +11,7 @@ use crate::content::{kind, GroupCreated};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::message::MessageBody;
+use crate::notify::Trigger;
 use crate::push::{Push, PushKind};
 
 pub const MAX_TITLE_CHARS: usize = 64;
@@ -226,6 +227,10 @@ impl Engine {
             .store
             .create_group(chat.clone(), members.clone(), first)
             .await?;
+        self.notifier.trigger(Trigger::Chat {
+            event: event.clone(),
+            offline: Vec::new(),
+        });
         let push = Push::new(PushKind::Event(event));
         for user in all {
             self.router.deliver(user, &push, None);

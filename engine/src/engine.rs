@@ -13,6 +13,7 @@ use crate::chat::{
 use crate::content::{validate_client_id, MessageContent};
 use crate::error::{EngineError, EngineResult};
 use crate::message::{validate_emoji, MessageBody};
+use crate::notify::{Notifier, NotifyConfig};
 use crate::router::Router;
 
 #[derive(Debug, Clone)]
@@ -27,6 +28,7 @@ pub struct EngineConfig {
     pub edit_window: Duration,
     /// A sender may delete a message for everyone for this long (group admins: always).
     pub delete_window: Duration,
+    pub notify: NotifyConfig,
 }
 
 /// Most chats one forward may target.
@@ -40,6 +42,7 @@ impl Default for EngineConfig {
             max_group_members: 1024,
             edit_window: Duration::from_secs(15 * 60),
             delete_window: Duration::from_secs(48 * 3600),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -47,6 +50,7 @@ impl Default for EngineConfig {
 pub struct Engine {
     pub store: Arc<dyn Store>,
     pub router: Arc<Router>,
+    pub notifier: Arc<Notifier>,
     pub(crate) chats: Arc<ChatDirectory>,
     pub config: EngineConfig,
 }
@@ -73,10 +77,23 @@ impl Engine {
             },
             max_members: config.max_group_members,
         };
-        let chats = ChatDirectory::new(store.clone(), router.clone(), threads, rules);
+        let notifier = Notifier::start(
+            store.clone(),
+            router.clone(),
+            Notifier::providers(&store, &config.notify),
+            config.notify.coalesce,
+        );
+        let chats = ChatDirectory::new(
+            store.clone(),
+            router.clone(),
+            notifier.clone(),
+            threads,
+            rules,
+        );
         Arc::new(Engine {
             store,
             router,
+            notifier,
             chats,
             config,
         })

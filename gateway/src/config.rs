@@ -20,6 +20,44 @@ pub struct Config {
     pub http: HttpConfig,
     pub rate_limit: RateLimitConfig,
     pub chat: ChatConfig,
+    pub notifications: NotificationsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// Messages (and reactions) for one user in one chat within this many milliseconds make one
+    /// notification ("5 new messages in Family"). `CONFAB_NOTIFICATIONS_COALESCE_MS`.
+    pub coalesce_ms: u64,
+    /// Keep notifications in each user's inbox (`/api/notifications`).
+    /// `CONFAB_NOTIFICATIONS_INBOX`.
+    pub inbox: bool,
+    /// POST every notification as JSON to this URL. `CONFAB_NOTIFICATIONS_WEBHOOK_URL`.
+    pub webhook_url: Option<String>,
+    /// Signs webhook requests (`X-Confab-Signature`); set it from the environment.
+    /// `CONFAB_NOTIFICATIONS_WEBHOOK_SECRET`.
+    pub webhook_secret: Option<String>,
+    /// Per attempt. `CONFAB_NOTIFICATIONS_WEBHOOK_TIMEOUT_MS`.
+    pub webhook_timeout_ms: u64,
+    /// Attempts per notification (network errors, 429 and 5xx are retried).
+    /// `CONFAB_NOTIFICATIONS_WEBHOOK_ATTEMPTS`.
+    pub webhook_attempts: u32,
+    /// Back-off before the first retry, doubling after. `CONFAB_NOTIFICATIONS_WEBHOOK_BACKOFF_MS`.
+    pub webhook_backoff_ms: u64,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig {
+            coalesce_ms: 3000,
+            inbox: true,
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_timeout_ms: 5000,
+            webhook_attempts: 4,
+            webhook_backoff_ms: 500,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,6 +147,27 @@ impl Default for Config {
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
             chat: ChatConfig::default(),
+            notifications: NotificationsConfig::default(),
+        }
+    }
+}
+
+impl NotificationsConfig {
+    pub fn engine(&self) -> confab_engine::notify::NotifyConfig {
+        use std::time::Duration;
+        confab_engine::notify::NotifyConfig {
+            coalesce: Duration::from_millis(self.coalesce_ms),
+            inbox: self.inbox,
+            webhook: self
+                .webhook_url
+                .clone()
+                .map(|url| confab_engine::notify::WebhookConfig {
+                    url,
+                    secret: self.webhook_secret.clone(),
+                    timeout: Duration::from_millis(self.webhook_timeout_ms),
+                    attempts: self.webhook_attempts,
+                    backoff: Duration::from_millis(self.webhook_backoff_ms),
+                }),
         }
     }
 }
@@ -238,6 +297,18 @@ impl Config {
         env!("CONFAB_CHAT_MAX_GROUP_MEMBERS" => self.chat.max_group_members);
         env!("CONFAB_CHAT_EDIT_WINDOW_SECS" => self.chat.edit_window_secs);
         env!("CONFAB_CHAT_DELETE_WINDOW_SECS" => self.chat.delete_window_secs);
+        let n = &mut self.notifications;
+        env!("CONFAB_NOTIFICATIONS_COALESCE_MS" => n.coalesce_ms);
+        env!("CONFAB_NOTIFICATIONS_INBOX" => n.inbox);
+        if let Some(v) = var("CONFAB_NOTIFICATIONS_WEBHOOK_URL") {
+            n.webhook_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("CONFAB_NOTIFICATIONS_WEBHOOK_SECRET") {
+            n.webhook_secret = Some(v).filter(|v| !v.is_empty());
+        }
+        env!("CONFAB_NOTIFICATIONS_WEBHOOK_TIMEOUT_MS" => n.webhook_timeout_ms);
+        env!("CONFAB_NOTIFICATIONS_WEBHOOK_ATTEMPTS" => n.webhook_attempts);
+        env!("CONFAB_NOTIFICATIONS_WEBHOOK_BACKOFF_MS" => n.webhook_backoff_ms);
         Ok(())
     }
 
@@ -279,6 +350,19 @@ impl Config {
         if self.chat.idle_secs == 0 || !(2..=100_000).contains(&self.chat.max_group_members) {
             return Err(ConfigError::Invalid(
                 "chat.idle_secs must be positive and chat.max_group_members 2 to 100000".into(),
+            ));
+        }
+        let n = &self.notifications;
+        if let Some(url) = &n.webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(
+                    "notifications.webhook_url must be an http:// or https:// URL".into(),
+                ));
+            }
+        }
+        if n.webhook_attempts == 0 || n.webhook_timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "notifications.webhook_attempts and webhook_timeout_ms must be positive".into(),
             ));
         }
         if self.http.max_body_bytes < 1024 {

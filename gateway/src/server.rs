@@ -45,6 +45,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             max_group_members: config.chat.max_group_members,
             edit_window: Duration::from_secs(config.chat.edit_window_secs),
             delete_window: Duration::from_secs(config.chat.delete_window_secs),
+            notify: config.notifications.engine(),
         },
     );
     let rl = &config.rate_limit;

@@ -128,8 +128,12 @@ pub trait NotificationStore: Send + Sync {
         limit: usize,
     ) -> StoreResult<Vec<Notification>>;
     /// Marks those of `ids` that are the user's and unread as read at `at`; how many it marked.
-    async fn mark_notifications_read(&self, user: Uuid, ids: &[Uuid], at: Millis)
-        -> StoreResult<usize>;
+    async fn mark_notifications_read(
+        &self,
+        user: Uuid,
+        ids: &[Uuid],
+        at: Millis,
+    ) -> StoreResult<usize>;
     /// Marks every notification the user has, up to `at`, as read.
     async fn mark_all_notifications_read(&self, user: Uuid, at: Millis) -> StoreResult<()>;
 }

@@ -24,6 +24,7 @@ use super::ops::{GroupOp, Op, Scratch, Windows};
 use super::ChatDirectory;
 use crate::error::{EngineError, EngineResult};
 use crate::metrics;
+use crate::notify::{self, Notifier};
 use crate::push::{Push, PushKind};
 use crate::router::Router;
 
@@ -103,6 +104,7 @@ pub struct ChatActor {
     chat_id: Uuid,
     store: Arc<dyn Store>,
     router: Arc<Router>,
+    notifier: Arc<Notifier>,
     directory: Weak<ChatDirectory>,
     rules: ChatRules,
     phase: Phase,
@@ -124,6 +126,7 @@ impl ChatActor {
         chat_id: Uuid,
         store: Arc<dyn Store>,
         router: Arc<Router>,
+        notifier: Arc<Notifier>,
         directory: Weak<ChatDirectory>,
         rules: ChatRules,
     ) -> Self {
@@ -131,6 +134,7 @@ impl ChatActor {
             chat_id,
             store,
             router,
+            notifier,
             directory,
             rules,
             phase: Phase::Loading,
@@ -416,10 +420,24 @@ impl ChatActor {
             }
             self.recent.push_back((event.seq, event.sender));
         }
+        let (sender, is_message) = (event.sender, event.is_message());
         let push = Push::new(PushKind::Event(event));
         let mut delivered = 0;
+        let mut offline = Vec::new();
         for user in to {
-            delivered += self.router.deliver(*user, &push, None);
+            let n = self.router.deliver(*user, &push, None);
+            if n == 0 && is_message && *user != sender {
+                offline.push(*user);
+            }
+            delivered += n;
+        }
+        if let PushKind::Event(event) = &push.kind {
+            if !offline.is_empty() || notify::concerns_others(&event.kind) {
+                self.notifier.trigger(notify::Trigger::Chat {
+                    event: event.clone(),
+                    offline,
+                });
+            }
         }
         let m = metrics::get();
         m.events_out
@@ -515,10 +533,6 @@ impl Handler<Post> for ChatActor {
         if let Err(e) = self.admit(&post) {
             return Box::pin(async move { Err(e) });
         }
-        metrics::get()
-            .events_in
-            .with_label_values(&[post.op.name()])
-            .inc();
         let (reply, answer) = oneshot::channel();
         self.pending.push_back(Pending {
             post,

@@ -9,6 +9,7 @@ use confab_storage::Store;
 use uuid::Uuid;
 
 use super::{ChatActor, ChatRules};
+use crate::notify::Notifier;
 use crate::router::Router;
 
 const SHARDS: usize = 64;
@@ -20,6 +21,7 @@ pub struct ChatDirectory {
     _owned: Vec<Arbiter>,
     store: Arc<dyn Store>,
     router: Arc<Router>,
+    notifier: Arc<Notifier>,
     rules: ChatRules,
 }
 
@@ -28,6 +30,7 @@ impl ChatDirectory {
     pub fn new(
         store: Arc<dyn Store>,
         router: Arc<Router>,
+        notifier: Arc<Notifier>,
         threads: usize,
         rules: ChatRules,
     ) -> Arc<Self> {
@@ -38,6 +41,7 @@ impl ChatDirectory {
             _owned: owned,
             store,
             router,
+            notifier,
             rules,
         })
     }
@@ -52,14 +56,15 @@ impl ChatDirectory {
             return addr.clone();
         }
         let arbiter = &self.arbiters[((key >> 64) as usize) % self.arbiters.len()];
-        let (store, router, directory, rules) = (
+        let (store, router, notifier, directory, rules) = (
             self.store.clone(),
             self.router.clone(),
+            self.notifier.clone(),
             Arc::downgrade(self),
             self.rules,
         );
         let addr = ChatActor::start_in_arbiter(arbiter, move |_| {
-            ChatActor::new(chat_id, store, router, directory, rules)
+            ChatActor::new(chat_id, store, router, notifier, directory, rules)
         });
         shard.insert(chat_id, addr.clone());
         addr

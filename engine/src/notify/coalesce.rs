@@ -97,7 +97,13 @@ impl Task {
                 kind::MESSAGE => {
                     let preview = compose::preview(&event.body);
                     for user in offline {
-                        self.add(user, event.chat_id, BurstKind::Message, event.sender, &preview);
+                        self.add(
+                            user,
+                            event.chat_id,
+                            BurstKind::Message,
+                            event.sender,
+                            &preview,
+                        );
                     }
                 }
                 kind::REACTION => {
@@ -110,7 +116,13 @@ impl Task {
                     };
                     let author = target.sender;
                     if author != event.sender && !self.router.is_online(author) {
-                        self.add(author, event.chat_id, BurstKind::Reaction, event.sender, &emoji);
+                        self.add(
+                            author,
+                            event.chat_id,
+                            BurstKind::Reaction,
+                            event.sender,
+                            &emoji,
+                        );
                     }
                 }
                 kind::GROUP_CREATED | kind::MEMBERS_ADDED | kind::ADMIN_PROMOTED => {
@@ -135,7 +147,15 @@ impl Task {
                             let (t, b) = compose::group_added(&place);
                             (t, b, "group_added")
                         };
-                        self.deliver(note(user, kind, event.chat_id, Some(event.sender), title, body, 1));
+                        self.deliver(note(
+                            user,
+                            kind,
+                            event.chat_id,
+                            Some(event.sender),
+                            title,
+                            body,
+                            1,
+                        ));
                     }
                 }
                 _ => {}
@@ -153,7 +173,11 @@ impl Task {
                     actor: &actor,
                 };
                 let (title, body) = compose::call(&place, video, missed);
-                let kind = if missed { "missed_call" } else { "incoming_call" };
+                let kind = if missed {
+                    "missed_call"
+                } else {
+                    "incoming_call"
+                };
                 self.deliver(note(user, kind, chat_id, Some(caller), title, body, 1));
             }
         }
@@ -162,13 +186,16 @@ impl Task {
 
     fn add(&mut self, user: Uuid, chat: Uuid, kind: BurstKind, sender: Uuid, last: &str) {
         let due = Instant::now() + self.window;
-        let burst = self.pending.entry((user, chat, kind)).or_insert_with(|| Burst {
-            count: 0,
-            senders: HashMap::new(),
-            last_sender: sender,
-            last: String::new(),
-            due,
-        });
+        let burst = self
+            .pending
+            .entry((user, chat, kind))
+            .or_insert_with(|| Burst {
+                count: 0,
+                senders: HashMap::new(),
+                last_sender: sender,
+                last: String::new(),
+                due,
+            });
         burst.count += 1;
         *burst.senders.entry(sender).or_default() += 1;
         burst.last_sender = sender;
@@ -221,9 +248,7 @@ impl Task {
             1 => burst.senders.keys().next().copied(),
             _ => None,
         };
-        let (group, name) = self
-            .place(chat, actor.unwrap_or(burst.last_sender))
-            .await?;
+        let (group, name) = self.place(chat, actor.unwrap_or(burst.last_sender)).await?;
         let place = Place {
             group: group.as_deref(),
             actor: &name,

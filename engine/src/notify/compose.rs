@@ -121,7 +121,10 @@ mod tests {
     #[test]
     fn previews() {
         assert_eq!(preview(r#"{"kind":"text","text":"hello"}"#), "hello");
-        assert_eq!(preview(r#"{"kind":"image","caption":"beach"}"#), "📷 Photo beach");
+        assert_eq!(
+            preview(r#"{"kind":"image","caption":"beach"}"#),
+            "📷 Photo beach"
+        );
         assert_eq!(preview(r#"{"kind":"voice"}"#), "🎤 Voice message");
         assert_eq!(preview("not json"), "New message");
         let long = format!(r#"{{"kind":"text","text":"{}"}}"#, "é".repeat(150));

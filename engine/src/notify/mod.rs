@@ -92,6 +92,19 @@ pub enum Trigger {
     },
 }
 
+/// Whether an event of this kind may notify members regardless of who is online (group adds,
+/// promotions) or someone other than its recipients' live state says (reactions notify the
+/// reacted message's author).
+pub fn concerns_others(kind: &str) -> bool {
+    matches!(
+        kind,
+        crate::content::kind::REACTION
+            | crate::content::kind::MEMBERS_ADDED
+            | crate::content::kind::ADMIN_PROMOTED
+            | crate::content::kind::GROUP_CREATED
+    )
+}
+
 /// Triggers waiting for the notifier task; past this they are dropped (and counted).
 const QUEUE: usize = 65_536;
 

@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod groups;
 pub mod messages;
 pub mod moderation;
+pub mod notifications;
 pub mod settings;
 pub mod users;
 
@@ -137,6 +138,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(delete().to(broadcasts::delete)),
     )
     .service(resource("/api/broadcasts/{list_id}/messages").route(post().to(broadcasts::send)))
+    .service(resource("/api/notifications").route(get().to(notifications::list)))
+    .service(resource("/api/notifications/read").route(post().to(notifications::read)))
     .service(resource("/api/reports").route(post().to(moderation::report)))
     .service(resource("/api/admin/reports").route(get().to(moderation::reports)))
     .service(resource("/api/admin/users/{user_id}/disable").route(post().to(moderation::disable)))

@@ -39,7 +39,10 @@ impl NotificationStore for EmbeddedStore {
     ) -> StoreResult<Vec<Notification>> {
         self.read(move |txn| {
             let u = user.as_u128();
-            let read_all = txn.open_table(NOTIFICATION_READS)?.get(u)?.map(|v| v.value());
+            let read_all = txn
+                .open_table(NOTIFICATION_READS)?
+                .get(u)?
+                .map(|v| v.value());
             let table = txn.open_table(NOTIFICATIONS)?;
             let end = before.map_or(u128::MAX, |b| b.as_u128());
             let mut out = Vec::new();
@@ -63,7 +66,10 @@ impl NotificationStore for EmbeddedStore {
         let ids = ids.to_vec();
         self.write(move |txn| {
             let u = user.as_u128();
-            let read_all = txn.open_table(NOTIFICATION_READS)?.get(u)?.map(|v| v.value());
+            let read_all = txn
+                .open_table(NOTIFICATION_READS)?
+                .get(u)?
+                .map(|v| v.value());
             let mut table = txn.open_table(NOTIFICATIONS)?;
             let mut marked = 0;
             for id in ids {

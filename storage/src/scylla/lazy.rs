@@ -16,8 +16,9 @@ use uuid::Uuid;
 use super::{ScyllaConfig, ScyllaStore};
 use crate::model::*;
 use crate::{
-    BlockStore, ChatStore, ContactStore, NotificationStore, PrefsStore, PresenceStore, PrivacyStore, ReceiptStore,
-    ReportStore, SessionStore, Store, StoreError, StoreResult, TimelineStore, UserStore,
+    BlockStore, ChatStore, ContactStore, NotificationStore, PrefsStore, PresenceStore,
+    PrivacyStore, ReceiptStore, ReportStore, SessionStore, Store, StoreError, StoreResult,
+    TimelineStore, UserStore,
 };
 
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
@@ -415,10 +416,16 @@ impl NotificationStore for LazyScyllaStore {
         ids: &[Uuid],
         at: Millis,
     ) -> StoreResult<usize> {
-        self.get().await?.mark_notifications_read(user, ids, at).await
+        self.get()
+            .await?
+            .mark_notifications_read(user, ids, at)
+            .await
     }
     async fn mark_all_notifications_read(&self, user: Uuid, at: Millis) -> StoreResult<()> {
-        self.get().await?.mark_all_notifications_read(user, at).await
+        self.get()
+            .await?
+            .mark_all_notifications_read(user, at)
+            .await
     }
 }
 

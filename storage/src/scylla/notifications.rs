@@ -77,7 +77,8 @@ impl NotificationStore for ScyllaStore {
         let mut marked = 0;
         for id in ids {
             let row = rows::first::<(Option<String>,)>(
-                self.run(&self.st().select_notification, (user, *id)).await?,
+                self.run(&self.st().select_notification, (user, *id))
+                    .await?,
             )?;
             let Some((body,)) = row else { continue };
             let n = apply_mark(from_body(body)?, read_all);
