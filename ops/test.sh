@@ -15,6 +15,10 @@ cd "$(dirname "$0")/.."
 echo "== ops: validate ops/ (rules, dashboard, deployment files)"
 ops/check.sh
 
+# Redis for the multi-node tests (each test starts its own redis-server on a free port).
+echo "== redis: make sure redis-server is installed"
+ops/redis.sh
+
 cassandra_pid=""
 stop_cassandra=0
 if [[ "${CONFAB_SKIP_CQL:-0}" != 1 ]]; then
