@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::chat::{
     ChatActor, ChatDirectory, ChatRules, GroupOp, Mark, Op, Post, Sent, Typing, Windows,
 };
+use crate::cluster::{ChatCommand, ChatReply, Cluster, WireError};
 use crate::content::{validate_client_id, MessageContent};
 use crate::error::{EngineError, EngineResult};
 use crate::message::{validate_emoji, MessageBody};
@@ -51,9 +52,15 @@ pub struct Engine {
     pub store: Arc<dyn Store>,
     pub router: Arc<Router>,
     pub notifier: Arc<Notifier>,
+    /// The other nodes, with Redis configured.
+    pub cluster: Option<Arc<Cluster>>,
     pub(crate) chats: Arc<ChatDirectory>,
     pub config: EngineConfig,
 }
+
+/// Forwarded commands retry this often while a chat moves between nodes, backing off.
+const FORWARD_RETRIES: u32 = 20;
+const FORWARD_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A chat actor can stop (idle) between being looked up and being asked; asking again starts
 /// a fresh one. A message that met a stopped mailbox was never handled, so retrying is safe.
@@ -62,6 +69,15 @@ const MAILBOX_RETRIES: usize = 3;
 impl Engine {
     /// Must be called inside an actix system (it starts the chat arbiters).
     pub fn start(store: Arc<dyn Store>, config: EngineConfig) -> Arc<Self> {
+        Self::start_clustered(store, config, None)
+    }
+
+    /// [`Engine::start`] as one node of several sharing `cluster` (Redis).
+    pub fn start_clustered(
+        store: Arc<dyn Store>,
+        config: EngineConfig,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Arc<Self> {
         let threads = match config.chat_threads {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -77,9 +93,13 @@ impl Engine {
             },
             max_members: config.max_group_members,
         };
+        if let Some(c) = &cluster {
+            router.set_cluster(c.clone());
+        }
         let notifier = Notifier::start(
             store.clone(),
             router.clone(),
+            cluster.clone(),
             Notifier::providers(&store, &config.notify),
             config.notify.coalesce,
         );
@@ -90,16 +110,51 @@ impl Engine {
             threads,
             rules,
         );
-        Arc::new(Engine {
+        let engine = Arc::new(Engine {
             store,
             router,
             notifier,
+            cluster,
             chats,
             config,
-        })
+        });
+        if let Some(c) = &engine.cluster {
+            c.attach(Arc::downgrade(&engine));
+        }
+        engine
     }
 
+    /// Asks the chat's actor: here, or on the node that orders the chat (cluster).
     async fn ask<M>(&self, chat_id: Uuid, make: impl Fn() -> M) -> EngineResult<M::Result>
+    where
+        M: Message + Remote + Send + 'static,
+        M::Result: Send,
+        ChatActor: actix::Handler<M>,
+    {
+        if let Some(cluster) = &self.cluster {
+            for attempt in 0..FORWARD_RETRIES {
+                let owner = cluster.owner_of(chat_id);
+                if owner == cluster.node_id {
+                    break;
+                }
+                match cluster.ask(owner, chat_id, make().command()).await {
+                    Ok(reply) => return Ok(M::answer(Ok(reply))),
+                    Err(WireError::NotOwner) => {
+                        // Moving (a node joined, left or died): look again shortly.
+                        tokio::time::sleep(FORWARD_BACKOFF * (attempt + 1)).await;
+                    }
+                    Err(e) => return Ok(M::answer(Err(e.into_engine()))),
+                }
+            }
+            if cluster.owner_of(chat_id) != cluster.node_id {
+                return Err(EngineError::Unavailable);
+            }
+        }
+        self.ask_here(chat_id, make).await
+    }
+
+    /// Asks the chat's actor on this node (starting it if needed).
+    async fn ask_here<M>(&self, chat_id: Uuid, make: impl Fn() -> M) -> EngineResult<M::Result>
     where
         M: Message + Send + 'static,
         M::Result: Send,
@@ -114,6 +169,49 @@ impl Engine {
             }
         }
         Err(EngineError::Unavailable)
+    }
+
+    /// Runs a command another node forwarded for a chat this node orders.
+    pub(crate) async fn run_here(
+        &self,
+        chat_id: Uuid,
+        command: ChatCommand,
+    ) -> EngineResult<ChatReply> {
+        match command {
+            ChatCommand::Post { sender, op } => self
+                .ask_here(chat_id, || Post {
+                    sender,
+                    op: op.clone(),
+                })
+                .await?
+                .map(ChatReply::Sent),
+            ChatCommand::Mark {
+                user,
+                kind,
+                seq,
+                at,
+            } => self
+                .ask_here(chat_id, || Mark {
+                    user,
+                    kind,
+                    seq,
+                    at,
+                })
+                .await?
+                .map(|()| ChatReply::Done),
+            ChatCommand::Typing { user, typing } => self
+                .ask_here(chat_id, || Typing { user, typing })
+                .await?
+                .map(|()| ChatReply::Done),
+        }
+    }
+
+    /// The live nodes changed: stop the actors of chats another node orders now.
+    pub(crate) fn release_moved_chats(&self) {
+        if let Some(cluster) = &self.cluster {
+            self.chats
+                .stop_where(|chat_id| cluster.owner_of(chat_id) != cluster.node_id);
+        }
     }
 
     async fn post(&self, sender: Uuid, chat_id: Uuid, op: Op) -> EngineResult<Sent> {
@@ -277,5 +375,52 @@ impl Engine {
     /// Chat actors running on this node.
     pub fn live_chats(&self) -> usize {
         self.chats.running()
+    }
+}
+
+/// A chat actor message that can travel to the node ordering the chat.
+trait Remote: Message {
+    fn command(&self) -> ChatCommand;
+    fn answer(reply: EngineResult<ChatReply>) -> Self::Result;
+}
+
+impl Remote for Post {
+    fn command(&self) -> ChatCommand {
+        ChatCommand::Post {
+            sender: self.sender,
+            op: self.op.clone(),
+        }
+    }
+    fn answer(reply: EngineResult<ChatReply>) -> EngineResult<Sent> {
+        match reply? {
+            ChatReply::Sent(sent) => Ok(sent),
+            ChatReply::Done => Err(EngineError::Internal),
+        }
+    }
+}
+
+impl Remote for Mark {
+    fn command(&self) -> ChatCommand {
+        ChatCommand::Mark {
+            user: self.user,
+            kind: self.kind,
+            seq: self.seq,
+            at: self.at,
+        }
+    }
+    fn answer(reply: EngineResult<ChatReply>) -> EngineResult<()> {
+        reply.map(|_| ())
+    }
+}
+
+impl Remote for Typing {
+    fn command(&self) -> ChatCommand {
+        ChatCommand::Typing {
+            user: self.user,
+            typing: self.typing,
+        }
+    }
+    fn answer(reply: EngineResult<ChatReply>) -> EngineResult<()> {
+        reply.map(|_| ())
     }
 }

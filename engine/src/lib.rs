@@ -9,6 +9,7 @@ pub mod broadcast;
 pub mod chat;
 pub mod chats;
 pub mod clock;
+pub mod cluster;
 pub mod content;
 mod engine;
 pub mod error;

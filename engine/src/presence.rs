@@ -19,22 +19,48 @@ impl Engine {
     pub async fn connect(&self, handle: SessionHandle) {
         let user = handle.user_id;
         if self.router.register(handle) {
-            self.announce(user, true, None).await;
+            if let Some(cluster) = &self.cluster {
+                cluster.set_online_here(user, true).await;
+                cluster.forward_presence(user, true, None);
+            }
+            self.announce_here(user, true, None).await;
         }
     }
 
     /// A socket closed: unregisters it; the user's last socket stores and announces last seen.
     pub async fn disconnect(&self, user: Uuid, conn_id: u64) {
         if self.router.unregister(user, conn_id) {
+            if let Some(cluster) = &self.cluster {
+                cluster.set_online_here(user, false).await;
+                if cluster.online_elsewhere(user).await {
+                    // Still online on another node: no last seen, no announcement.
+                    return;
+                }
+            }
             let now = now_millis();
             if let Err(e) = self.store.set_last_seen(user, now).await {
                 tracing::warn!(user_id = %user, error = %e, "cannot store last seen");
             }
-            self.announce(user, false, Some(now)).await;
+            if let Some(cluster) = &self.cluster {
+                cluster.forward_presence(user, false, Some(now));
+            }
+            self.announce_here(user, false, Some(now)).await;
         }
     }
 
-    async fn announce(&self, user: Uuid, online: bool, last_seen: Option<Millis>) {
+    /// Whether `user` has a live socket on any node.
+    pub async fn is_online(&self, user: Uuid) -> bool {
+        if self.router.is_online(user) {
+            return true;
+        }
+        match &self.cluster {
+            Some(cluster) => cluster.online_elsewhere(user).await,
+            None => false,
+        }
+    }
+
+    /// Tells the sockets on this node that watch `user`.
+    pub(crate) async fn announce_here(&self, user: Uuid, online: bool, last_seen: Option<Millis>) {
         let watchers = self.router.watchers_of(user);
         if watchers.is_empty() {
             return;
@@ -102,7 +128,7 @@ impl Engine {
             if !self.router.watch(user, viewer, handle) {
                 return Ok(false);
             }
-            let online = self.router.is_online(user);
+            let online = self.is_online(user).await;
             let last_seen = if online {
                 None
             } else {

@@ -11,7 +11,8 @@ use confab_storage::{Millis, ReceiptKind, StoredEvent};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "push", rename_all = "snake_case")]
 pub enum PushKind {
     /// A timeline event of a chat the recipient is in.
     Event(StoredEvent),
@@ -74,6 +75,19 @@ pub mod close {
     pub const HEARTBEAT_TIMEOUT: u16 = 4002;
     pub const SLOW_CONSUMER: u16 = 4008;
     pub const FLOOD: u16 = 4029;
+
+    /// The reason this node uses for `code` (close reasons are static), else a generic one.
+    pub fn reason_of(code: u16, _sent: &str) -> &'static str {
+        match code {
+            SHUTDOWN => "server shutting down",
+            TOO_BIG => "frame too large",
+            REVOKED => "session revoked",
+            HEARTBEAT_TIMEOUT => "heartbeat timeout",
+            SLOW_CONSUMER => "slow consumer",
+            FLOOD => "too many frames",
+            _ => "closed",
+        }
+    }
 }
 
 /// Outbound queue length per session. A session that lets it fill is cut off (4008).

@@ -4,10 +4,11 @@
 //! read-mostly maps rather than an actor: a delivery is a shard read lock and a queue push.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use uuid::Uuid;
 
+use crate::cluster::Cluster;
 use crate::push::{CloseSession, Offer, Outbound, Push, SessionHandle};
 
 const SHARDS: usize = 64;
@@ -22,6 +23,8 @@ pub struct Router {
     watchers: Mutex<HashMap<Uuid, Watchers>>,
     /// socket -> the users it watches, to clean up on disconnect.
     watching: Mutex<HashMap<u64, HashSet<Uuid>>>,
+    /// The other nodes, when there are any: pushes and closes go to them too.
+    cluster: OnceLock<Arc<Cluster>>,
 }
 
 /// Most users one socket may watch.
@@ -33,6 +36,11 @@ impl Router {
             sessions: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
             ..Default::default()
         })
+    }
+
+    /// Makes pushes and closes reach the other nodes too.
+    pub fn set_cluster(&self, cluster: Arc<Cluster>) {
+        let _ = self.cluster.set(cluster);
     }
 
     fn shard(&self, user: Uuid) -> &RwLock<HashMap<Uuid, Vec<SessionHandle>>> {
@@ -78,7 +86,16 @@ impl Router {
     }
 
     /// Queues `push` on every socket of `user` except `skip_conn`; returns how many took it.
+    /// Also hands it to the other nodes, which queue it on `user`'s sockets there.
     pub fn deliver(&self, user: Uuid, push: &Arc<Push>, skip_conn: Option<u64>) -> usize {
+        if let Some(cluster) = self.cluster.get() {
+            cluster.forward_push(user, push);
+        }
+        self.deliver_local(user, push, skip_conn)
+    }
+
+    /// Queues `push` on this node's sockets of `user` except `skip_conn`; how many took it.
+    pub fn deliver_local(&self, user: Uuid, push: &Arc<Push>, skip_conn: Option<u64>) -> usize {
         let map = self.shard(user).read().unwrap_or_else(|p| p.into_inner());
         let Some(list) = map.get(&user) else { return 0 };
         let mut delivered = 0;
@@ -92,8 +109,21 @@ impl Router {
         delivered
     }
 
-    /// Closes every socket of one device session (logout, revocation).
+    /// Closes every socket of one device session (logout, revocation), on every node.
     pub fn close_device_session(
+        &self,
+        user: Uuid,
+        device_session: Uuid,
+        code: u16,
+        reason: &'static str,
+    ) {
+        if let Some(cluster) = self.cluster.get() {
+            cluster.forward_close(user, Some(device_session), code, reason);
+        }
+        self.close_device_session_local(user, device_session, code, reason);
+    }
+
+    pub fn close_device_session_local(
         &self,
         user: Uuid,
         device_session: Uuid,
@@ -111,8 +141,15 @@ impl Router {
         }
     }
 
-    /// Closes every socket of a user (account disabled).
+    /// Closes every socket of a user (account disabled), on every node.
     pub fn close_user(&self, user: Uuid, code: u16, reason: &'static str) {
+        if let Some(cluster) = self.cluster.get() {
+            cluster.forward_close(user, None, code, reason);
+        }
+        self.close_user_local(user, code, reason);
+    }
+
+    pub fn close_user_local(&self, user: Uuid, code: u16, reason: &'static str) {
         let map = self.shard(user).read().unwrap_or_else(|p| p.into_inner());
         for h in map.get(&user).into_iter().flatten() {
             h.control.do_send(CloseSession { code, reason });

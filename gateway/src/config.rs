@@ -21,6 +21,49 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub chat: ChatConfig,
     pub notifications: NotificationsConfig,
+    pub cluster: ClusterConfig,
+}
+
+/// Several nodes as one service (docs/ARCHITECTURE.md "Scaling out"). Needs the scylla store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// `redis://host:port/db`; unset: a single node. `CONFAB_CLUSTER_REDIS_URL`.
+    pub redis_url: Option<String>,
+    /// This node's id (a UUID); random at each start when unset. `CONFAB_CLUSTER_NODE_ID`.
+    pub node_id: Option<uuid::Uuid>,
+    /// Registry heartbeat period. `CONFAB_CLUSTER_HEARTBEAT_MS`.
+    pub heartbeat_ms: u64,
+    /// A node silent this long is dead and its chats move. `CONFAB_CLUSTER_NODE_TTL_MS`.
+    pub node_ttl_ms: u64,
+    /// A command forwarded to the node ordering a chat is retried after this.
+    /// `CONFAB_CLUSTER_FORWARD_TIMEOUT_MS`.
+    pub forward_timeout_ms: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            redis_url: None,
+            node_id: None,
+            heartbeat_ms: 1000,
+            node_ttl_ms: 5000,
+            forward_timeout_ms: 5000,
+        }
+    }
+}
+
+impl ClusterConfig {
+    pub fn engine(&self) -> Option<confab_engine::cluster::ClusterConfig> {
+        use std::time::Duration;
+        Some(confab_engine::cluster::ClusterConfig {
+            redis_url: self.redis_url.clone()?,
+            node_id: self.node_id.unwrap_or_else(uuid::Uuid::new_v4),
+            heartbeat: Duration::from_millis(self.heartbeat_ms),
+            node_ttl: Duration::from_millis(self.node_ttl_ms),
+            forward_timeout: Duration::from_millis(self.forward_timeout_ms),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +191,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             chat: ChatConfig::default(),
             notifications: NotificationsConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -309,6 +353,16 @@ impl Config {
         env!("CONFAB_NOTIFICATIONS_WEBHOOK_TIMEOUT_MS" => n.webhook_timeout_ms);
         env!("CONFAB_NOTIFICATIONS_WEBHOOK_ATTEMPTS" => n.webhook_attempts);
         env!("CONFAB_NOTIFICATIONS_WEBHOOK_BACKOFF_MS" => n.webhook_backoff_ms);
+        let c = &mut self.cluster;
+        if let Some(v) = var("CONFAB_CLUSTER_REDIS_URL") {
+            c.redis_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("CONFAB_CLUSTER_NODE_ID") {
+            c.node_id = Some(parse("CONFAB_CLUSTER_NODE_ID", v)?);
+        }
+        env!("CONFAB_CLUSTER_HEARTBEAT_MS" => c.heartbeat_ms);
+        env!("CONFAB_CLUSTER_NODE_TTL_MS" => c.node_ttl_ms);
+        env!("CONFAB_CLUSTER_FORWARD_TIMEOUT_MS" => c.forward_timeout_ms);
         Ok(())
     }
 
@@ -351,6 +405,25 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "chat.idle_secs must be positive and chat.max_group_members 2 to 100000".into(),
             ));
+        }
+        let c = &self.cluster;
+        if c.redis_url.is_some() {
+            if self.storage.backend != "scylla" {
+                return Err(ConfigError::Invalid(
+                    "cluster.redis_url needs storage.backend = \"scylla\": the embedded store \
+                     belongs to one process"
+                        .into(),
+                ));
+            }
+            if c.heartbeat_ms == 0
+                || c.node_ttl_ms < 2 * c.heartbeat_ms
+                || c.forward_timeout_ms == 0
+            {
+                return Err(ConfigError::Invalid(
+                    "cluster: heartbeat_ms must be positive and node_ttl_ms at least twice it"
+                        .into(),
+                ));
+            }
         }
         let n = &self.notifications;
         if let Some(url) = &n.webhook_url {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use confab_engine::cluster::Cluster;
 use confab_engine::push::close;
 use confab_engine::{Engine, EngineConfig};
 use confab_storage::StoreError;
@@ -27,6 +28,8 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("cluster: {0}")]
+    Cluster(#[from] confab_engine::cluster::ClusterError),
     #[error("server: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -37,7 +40,14 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     confab_engine::metrics::get();
     let store = crate::store::open(&config).await?;
     let key = secret::load_or_create(config.auth.jwt_secret.as_deref(), &config.data_dir)?;
-    let engine = Engine::start(
+    let cluster = match config.cluster.engine() {
+        Some(c) => {
+            tracing::info!(node_id = %c.node_id, redis = %c.redis_url, "joining the cluster");
+            Some(Cluster::new(c)?)
+        }
+        None => None,
+    };
+    let engine = Engine::start_clustered(
         store.clone(),
         EngineConfig {
             chat_threads: config.chat.threads,
@@ -47,6 +57,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             delete_window: Duration::from_secs(config.chat.delete_window_secs),
             notify: config.notifications.engine(),
         },
+        cluster,
     );
     let rl = &config.rate_limit;
     let state = web::Data::new(AppState {
@@ -114,6 +125,10 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     actix_web::rt::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: closing sockets, finishing requests");
+        if let Some(cluster) = &engine.cluster {
+            // Leave the registry first: the chats this node orders move at once.
+            cluster.leave().await;
+        }
         engine
             .router
             .close_all(close::SHUTDOWN, "server shutting down");

@@ -42,7 +42,7 @@ pub struct Post {
 }
 
 /// The ack of a post: its event is durable.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sent {
     pub chat_id: Uuid,
     pub seq: u64,
@@ -59,6 +59,19 @@ pub struct Mark {
     pub kind: ReceiptKind,
     pub seq: u64,
     pub at: Millis,
+}
+
+/// Another node orders this chat now: stop (new commands go there).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Release;
+
+impl Handler<Release> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Release, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
 }
 
 /// `user` started or stopped typing: ephemeral, never stored.

@@ -81,6 +81,21 @@ impl ChatDirectory {
         }
     }
 
+    /// Stops the actors of the chats `moved` picks (another node orders them now).
+    pub fn stop_where(&self, moved: impl Fn(Uuid) -> bool) {
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            shard.retain(|chat_id, addr| {
+                if moved(*chat_id) {
+                    addr.do_send(super::actor::Release);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+
     pub fn running(&self) -> usize {
         self.shards
             .iter()

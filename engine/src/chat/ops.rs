@@ -13,7 +13,8 @@ use crate::error::{EngineError, EngineResult};
 use crate::message::{DeleteBody, EditBody, MessageBody, ReactionBody, ReplyRef, FORWARDED_MANY};
 
 /// A change to the timeline requested by `sender`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     Message {
         client_id: String,
@@ -36,7 +37,8 @@ pub enum Op {
     Group(GroupOp),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GroupOp {
     Info {
         title: Option<String>,

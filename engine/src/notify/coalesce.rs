@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::compose::{self, Place};
 use super::{Provider, Trigger};
 use crate::clock::now_millis;
+use crate::cluster::Cluster;
 use crate::content::kind;
 use crate::message::ReactionBody;
 use crate::metrics;
@@ -41,6 +42,7 @@ type Key = (Uuid, Uuid, BurstKind);
 pub(super) struct Task {
     store: Arc<dyn Store>,
     router: Arc<Router>,
+    cluster: Option<Arc<Cluster>>,
     providers: Arc<Vec<Arc<dyn Provider>>>,
     window: Duration,
     pending: HashMap<Key, Burst>,
@@ -60,12 +62,14 @@ impl Task {
     pub(super) fn new(
         store: Arc<dyn Store>,
         router: Arc<Router>,
+        cluster: Option<Arc<Cluster>>,
         providers: Vec<Arc<dyn Provider>>,
         window: Duration,
     ) -> Task {
         Task {
             store,
             router,
+            cluster,
             providers: Arc::new(providers),
             window,
             pending: HashMap::new(),
@@ -115,7 +119,7 @@ impl Task {
                         return Ok(());
                     };
                     let author = target.sender;
-                    if author != event.sender && !self.router.is_online(author) {
+                    if author != event.sender && !self.online(author).await {
                         self.add(
                             author,
                             event.chat_id,
@@ -226,7 +230,7 @@ impl Task {
                 .with_label_values(&["notifier", why])
                 .inc()
         };
-        if self.router.is_online(user) {
+        if self.online(user).await {
             // They came back within the window and have seen it live.
             return Ok(skip("online"));
         }
@@ -265,6 +269,17 @@ impl Task {
         };
         self.deliver(note(user, kind, chat, actor, title, body, burst.count));
         Ok(())
+    }
+
+    /// A live socket on any node.
+    async fn online(&self, user: Uuid) -> bool {
+        if self.router.is_online(user) {
+            return true;
+        }
+        match &self.cluster {
+            Some(c) => c.online_elsewhere(user).await,
+            None => false,
+        }
     }
 
     /// Muted, or the chat's notifications turned off.

@@ -24,6 +24,7 @@ use confab_storage::{Notification, Store, StoredEvent};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::cluster::Cluster;
 use crate::metrics;
 use crate::router::Router;
 
@@ -118,11 +119,12 @@ impl Notifier {
     pub fn start(
         store: Arc<dyn Store>,
         router: Arc<Router>,
+        cluster: Option<Arc<Cluster>>,
         providers: Vec<Arc<dyn Provider>>,
         coalesce: Duration,
     ) -> Arc<Notifier> {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = coalesce::Task::new(store, router, providers, coalesce);
+        let task = coalesce::Task::new(store, router, cluster, providers, coalesce);
         actix::spawn(task.run(rx));
         Arc::new(Notifier { tx })
     }
