@@ -3,13 +3,14 @@
 use actix_web::{web, HttpResponse};
 
 use crate::state::AppState;
-use crate::wire::rest::Health;
+use crate::wire::rest::{ClusterHealth, Health};
 
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok",
         store: None,
+        cluster: None,
     })
 }
 
@@ -18,16 +19,22 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, description = "The store does not answer", body = Health)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = Some(state.store.backend());
+    let cluster = state.engine.cluster.as_ref().map(|c| ClusterHealth {
+        node_id: c.node_id,
+        nodes: c.live_nodes().to_vec(),
+    });
     match state.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(Health {
             status: "ready",
             store,
+            cluster,
         }),
         Err(e) => {
             tracing::warn!(error = %e, "not ready: store ping failed");
             HttpResponse::ServiceUnavailable().json(Health {
                 status: "unavailable",
                 store,
+                cluster,
             })
         }
     }

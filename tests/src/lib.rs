@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub use serde_json::{json, Value};
 
+pub mod cluster;
 pub mod ws;
 
 /// The default password used by [`register`].
@@ -60,7 +61,7 @@ pub fn confab_bin() -> PathBuf {
     p
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().unwrap().port()
 }

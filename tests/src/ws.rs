@@ -266,6 +266,18 @@ pub fn connect(server: &Server, access_token: &str) -> Ws {
     }
 }
 
+/// Connect to `ws://127.0.0.1:<port>/ws` with `?access_token=` and read `hello` (for threads
+/// that hold a port rather than a `Server`). Panics on failure.
+#[track_caller]
+pub fn connect_port(port: u16, access_token: &str) -> Ws {
+    let mut ws = match try_connect_port_no_hello(port, Auth::Query(access_token)) {
+        Ok(ws) => ws,
+        Err(e) => panic!("WebSocket connect to port {port} failed: {e:?}"),
+    };
+    ws.read_hello();
+    ws
+}
+
 /// Connect with `Authorization: Bearer`, read and check `hello`. Panics on failure.
 #[track_caller]
 pub fn connect_header(server: &Server, access_token: &str) -> Ws {

@@ -325,4 +325,13 @@ pub struct Health {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<&'static str>,
+    /// With Redis configured: this node and the live nodes it sees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterHealth>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClusterHealth {
+    pub node_id: uuid::Uuid,
+    pub nodes: Vec<uuid::Uuid>,
 }
