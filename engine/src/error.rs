@@ -46,6 +46,10 @@ impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => EngineError::NotFound(what),
+            StoreError::Fenced(chat) => {
+                tracing::info!(%chat, "chat moved to another node; this writer stopped");
+                EngineError::Unavailable
+            }
             StoreError::Unavailable(reason) => {
                 tracing::error!(%reason, "store unavailable");
                 EngineError::Unavailable

@@ -219,6 +219,8 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%reason, "store unavailable");
                 ApiError::Unavailable
             }
+            // The chat moved to another node mid-write: nothing was stored; a retry goes there.
+            StoreError::Fenced(_) => ApiError::Unavailable,
             StoreError::Corrupt(reason) => {
                 tracing::error!(%reason, "corrupt record in store");
                 ApiError::Internal

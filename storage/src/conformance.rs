@@ -51,7 +51,8 @@ macro_rules! conformance_tests {
             hidden_events_per_user,
             reports_page_newest_first,
             broadcast_lists_crud,
-            notifications_inbox
+            notifications_inbox,
+            writers_are_fenced_by_claims
         );
     };
     (@each $make:expr; $($name:ident),*) => {$(
@@ -1309,4 +1310,55 @@ pub async fn notifications_inbox(store: &dyn Store) {
         [None, None, Some(NOW + 2), Some(NOW + 50), Some(NOW + 2)],
         "the mark never moves back"
     );
+}
+
+pub async fn writers_are_fenced_by_claims(store: &dyn Store) {
+    let a = new_user(store, "fence_a").await;
+    let b = new_user(store, "fence_b").await;
+    let chat = store
+        .get_or_create_direct(chat(ChatKind::Direct, a.id), a.id, b.id)
+        .await
+        .unwrap()
+        .0
+        .id;
+    let text = |t: &str| NewEvent {
+        sender: a.id,
+        at: NOW,
+        client_id: Some(t.to_owned()),
+        kind: MESSAGE_KIND.into(),
+        body: format!("{{\"text\":\"{t}\"}}"),
+        rewrites: Vec::new(),
+    };
+    // Never claimed: anyone may write.
+    store.append(chat, vec![text("m1")]).await.unwrap();
+    let first = store.claim_chat(chat).await.unwrap();
+    assert!(store.holds_claim(chat, first));
+    store.append(chat, vec![text("m2")]).await.unwrap();
+    let second = store.claim_chat(chat).await.unwrap();
+    assert!(second > first, "{first} then {second}");
+    store.append(chat, vec![text("m3")]).await.unwrap();
+
+    // A writer without the latest claim (here: the claim released, as by a stopped actor)
+    // is fenced off and writes nothing.
+    store.release_chat(chat, first);
+    assert!(
+        store.holds_claim(chat, second),
+        "an older epoch does not release a newer one"
+    );
+    store.release_chat(chat, second);
+    assert!(!store.holds_claim(chat, second));
+    assert!(matches!(
+        store.append(chat, vec![text("m4")]).await,
+        Err(StoreError::Fenced(c)) if c == chat
+    ));
+    assert_eq!(store.chat_state(chat).await.unwrap().last_seq, 3);
+
+    let third = store.claim_chat(chat).await.unwrap();
+    assert!(third > second);
+    let out = store.append(chat, vec![text("m4")]).await.unwrap();
+    assert!(matches!(&out[0], AppendOutcome::Stored(e) if e.seq == 4));
+    assert!(matches!(
+        store.claim_chat(Uuid::now_v7()).await,
+        Err(StoreError::NotFound("chat"))
+    ));
 }

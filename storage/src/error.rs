@@ -16,6 +16,10 @@ pub enum StoreError {
     /// The backend cannot be reached or refused the operation for now; nothing was written.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// Another writer claimed the chat since this one did (`TimelineStore::claim_chat`):
+    /// nothing was written; this writer must stop writing to the chat.
+    #[error("fenced: chat {0} is ordered by another node now")]
+    Fenced(uuid::Uuid),
     /// Stored bytes that do not decode: a bug or on-disk damage.
     #[error("corrupt record: {0}")]
     Corrupt(String),

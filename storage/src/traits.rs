@@ -206,6 +206,18 @@ pub trait TimelineStore: Send + Sync {
     /// `NotFound("chat")` if the chat does not exist (then nothing is stored).
     async fn append(&self, chat_id: Uuid, events: Vec<NewEvent>)
         -> StoreResult<Vec<AppendOutcome>>;
+    /// Makes this store instance (this node) the chat's only writer: bumps the chat's fencing
+    /// epoch and returns it. From then on this instance's appends and group changes to the chat
+    /// carry that epoch in the same atomic step that assigns seqs, and a writer holding an
+    /// older claim (a node that lost the chat) fails with `Fenced`, writing nothing. An
+    /// instance that never claimed the chat writes only while nobody has.
+    /// `NotFound("chat")` if there is none.
+    async fn claim_chat(&self, chat_id: Uuid) -> StoreResult<u64>;
+    /// Forgets this instance's claim `epoch` (its chat actor stopped) unless a newer claim of
+    /// this instance replaced it; the epoch stays in the store.
+    fn release_chat(&self, chat_id: Uuid, epoch: u64);
+    /// Whether this instance still holds claim `epoch` (a fenced write drops it).
+    fn holds_claim(&self, chat_id: Uuid, epoch: u64) -> bool;
     /// Up to `limit` events with seq > `after_seq`, ascending.
     async fn events_after(
         &self,

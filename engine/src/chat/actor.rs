@@ -120,6 +120,8 @@ pub struct ChatActor {
     notifier: Arc<Notifier>,
     directory: Weak<ChatDirectory>,
     rules: ChatRules,
+    /// This node's claim on the chat (`claim_chat`); 0 until loaded.
+    epoch: u64,
     phase: Phase,
     chat: Option<Chat>,
     /// Sorted by user id.
@@ -150,6 +152,7 @@ impl ChatActor {
             notifier,
             directory,
             rules,
+            epoch: 0,
             phase: Phase::Loading,
             chat: None,
             members: Vec::new(),
@@ -284,9 +287,27 @@ impl ChatActor {
         };
         ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
             act.writing = false;
+            let failed = result.is_err();
             act.complete(waiters, result);
+            if failed && act.lost_claim(ctx) {
+                return;
+            }
             act.flush(ctx);
         }));
+    }
+
+    /// After a failed write: if the store fenced this node off (another node claimed the
+    /// chat), stop: queued and later commands go to the chat's new owner.
+    fn lost_claim(&mut self, ctx: &mut Context<Self>) -> bool {
+        if self.epoch == 0 || self.store.holds_claim(self.chat_id, self.epoch) {
+            return false;
+        }
+        tracing::info!(chat_id = %self.chat_id, "fenced off: another node orders this chat");
+        if let Some(directory) = self.directory.upgrade() {
+            directory.forget(self.chat_id, &ctx.address());
+        }
+        ctx.stop();
+        true
     }
 
     fn complete(
@@ -402,6 +423,9 @@ impl ChatActor {
                 }
                 Err(e) => {
                     let _ = reply.send(Err(e));
+                    if act.lost_claim(ctx) {
+                        return;
+                    }
                 }
             }
             act.flush(ctx);
@@ -485,17 +509,20 @@ impl Actor for ChatActor {
             let Some(chat) = store.chat(chat_id).await? else {
                 return Ok(None);
             };
+            // The only writer from now on: a node that ordered this chat before is fenced off.
+            let epoch = store.claim_chat(chat_id).await?;
             let mut members = store.members(chat_id).await?;
             members.sort_by_key(|m| m.user_id);
             let state = store.chat_state(chat_id).await?;
             let recent = store
                 .events_before(chat_id, state.last_seq + 1, 256)
                 .await?;
-            Ok::<_, EngineError>(Some((chat, members, state.last_seq, recent)))
+            Ok::<_, EngineError>(Some((chat, members, state.last_seq, recent, epoch)))
         };
         // `wait`: no message is handled before the chat is loaded.
         ctx.wait(load.into_actor(self).map(|loaded, act, ctx| match loaded {
-            Ok(Some((chat, members, last_seq, recent))) => {
+            Ok(Some((chat, members, last_seq, recent, epoch))) => {
+                act.epoch = epoch;
                 act.chat = Some(chat);
                 act.member_ids = members.iter().map(|m| m.user_id).collect();
                 act.members = members;
@@ -532,6 +559,9 @@ impl Actor for ChatActor {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         metrics::get().live_chat_actors.dec();
+        if self.epoch > 0 {
+            self.store.release_chat(self.chat_id, self.epoch);
+        }
         for p in self.pending.drain(..) {
             let _ = p.reply.send(Err(EngineError::Unavailable));
         }

@@ -17,7 +17,9 @@ impl EmbeddedStore {
         change: GroupChange,
         event: NewEvent,
     ) -> StoreResult<StoredEvent> {
+        let claim = self.claim_of(chat_id);
         self.write(move |txn| {
+            super::timeline::check_fence(txn, chat_id, claim)?;
             let id = chat_id.as_u128();
             let mut chats = txn.open_table(CHATS)?;
             let mut chat: Chat = match chats.get(id)? {

@@ -23,6 +23,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use uuid::Uuid;
 
 use crate::{Store, StoreError, StoreResult};
 
@@ -32,6 +33,8 @@ pub const FILE_NAME: &str = "confab.redb";
 pub struct EmbeddedStore {
     db: Arc<Database>,
     writer: writer::Writer,
+    /// Chats this instance claimed (`claim_chat`), with the epoch it holds.
+    claims: std::sync::Mutex<std::collections::HashMap<u128, u64>>,
 }
 
 impl EmbeddedStore {
@@ -50,7 +53,21 @@ impl EmbeddedStore {
         Ok(Self {
             writer: writer::Writer::start(db.clone())?,
             db,
+            claims: Default::default(),
         })
+    }
+
+    pub(super) fn claim_of(&self, chat_id: Uuid) -> u64 {
+        let claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+        claims.get(&chat_id.as_u128()).copied().unwrap_or(0)
+    }
+
+    pub(super) fn set_claim(&self, chat_id: Uuid, epoch: Option<u64>) {
+        let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+        match epoch {
+            Some(e) => claims.insert(chat_id.as_u128(), e),
+            None => claims.remove(&chat_id.as_u128()),
+        };
     }
 
     /// Runs `f` in a read transaction on the blocking pool.

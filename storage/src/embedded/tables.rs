@@ -63,6 +63,8 @@ pub const HIDDEN: TableDefinition<(u128, u128, u64), ()> = TableDefinition::new(
 pub const REPORTS: TableDefinition<(u64, u128), &[u8]> = TableDefinition::new("reports");
 /// (owner, list id) -> `BroadcastList`
 pub const BROADCASTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("broadcasts");
+/// chat id -> the fencing epoch of its last claim (`claim_chat`); absent: never claimed
+pub const CHAT_FENCE: TableDefinition<u128, u64> = TableDefinition::new("chat_fence");
 /// (user, notification id) -> `Notification` : the inbox, ids are UUIDv7 (time order)
 pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> =
     TableDefinition::new("notifications");
@@ -113,6 +115,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     touch(txn, REPORTS)?;
     touch(txn, BROADCASTS)?;
     touch(txn, NOTIFICATIONS)?;
+    touch(txn, CHAT_FENCE)?;
     touch(txn, NOTIFICATION_READS)?;
     touch(txn, CHAT_INVITES)?;
     Ok(())

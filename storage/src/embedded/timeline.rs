@@ -9,6 +9,19 @@ use super::EmbeddedStore;
 use crate::model::*;
 use crate::{StoreError, StoreResult, TimelineStore};
 
+/// `Fenced` unless `claim` is the chat's last claim (0: never claimed).
+pub(super) fn check_fence(txn: &WriteTransaction, chat_id: Uuid, claim: u64) -> StoreResult<()> {
+    let current = txn
+        .open_table(CHAT_FENCE)?
+        .get(chat_id.as_u128())?
+        .map_or(0, |v| v.value());
+    if current == claim {
+        Ok(())
+    } else {
+        Err(StoreError::Fenced(chat_id))
+    }
+}
+
 /// Appends inside an open write transaction (shared by group creation).
 pub(super) fn append_in(
     txn: &WriteTransaction,
@@ -83,7 +96,44 @@ impl TimelineStore for EmbeddedStore {
         chat_id: Uuid,
         events: Vec<NewEvent>,
     ) -> StoreResult<Vec<AppendOutcome>> {
-        self.write(move |txn| append_in(txn, chat_id, events)).await
+        let claim = self.claim_of(chat_id);
+        let out = self
+            .write(move |txn| {
+                check_fence(txn, chat_id, claim)?;
+                append_in(txn, chat_id, events)
+            })
+            .await;
+        if matches!(out, Err(StoreError::Fenced(_))) {
+            self.set_claim(chat_id, None);
+        }
+        out
+    }
+
+    async fn claim_chat(&self, chat_id: Uuid) -> StoreResult<u64> {
+        let epoch = self
+            .write(move |txn| {
+                let cid = chat_id.as_u128();
+                if txn.open_table(CHAT_STATE)?.get(cid)?.is_none() {
+                    return Err(StoreError::NotFound("chat"));
+                }
+                let mut fences = txn.open_table(CHAT_FENCE)?;
+                let next = fences.get(cid)?.map_or(0, |v| v.value()) + 1;
+                fences.insert(cid, next)?;
+                Ok(next)
+            })
+            .await?;
+        self.set_claim(chat_id, Some(epoch));
+        Ok(epoch)
+    }
+
+    fn holds_claim(&self, chat_id: Uuid, epoch: u64) -> bool {
+        self.claim_of(chat_id) == epoch
+    }
+
+    fn release_chat(&self, chat_id: Uuid, epoch: u64) {
+        if self.claim_of(chat_id) == epoch {
+            self.set_claim(chat_id, None);
+        }
     }
 
     async fn events_after(

@@ -268,6 +268,19 @@ impl ChatStore for LazyScyllaStore {
 
 #[async_trait::async_trait]
 impl TimelineStore for LazyScyllaStore {
+    async fn claim_chat(&self, chat_id: Uuid) -> StoreResult<u64> {
+        self.get().await?.claim_chat(chat_id).await
+    }
+    fn holds_claim(&self, chat_id: Uuid, epoch: u64) -> bool {
+        self.store
+            .get()
+            .is_some_and(|s| s.holds_claim(chat_id, epoch))
+    }
+    fn release_chat(&self, chat_id: Uuid, epoch: u64) {
+        if let Some(s) = self.store.get() {
+            s.release_chat(chat_id, epoch);
+        }
+    }
     async fn append(
         &self,
         chat_id: Uuid,

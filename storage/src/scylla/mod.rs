@@ -78,6 +78,8 @@ struct Inner {
     st: Statements,
     /// The configured contact points, for error messages.
     nodes: String,
+    /// Chats this instance claimed (`claim_chat`), with the epoch it holds.
+    claims: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, i64>>,
 }
 
 impl ScyllaStore {
@@ -92,7 +94,12 @@ impl ScyllaStore {
         let st = Statements::prepare(&session, &config.keyspace, &nodes).await?;
         tracing::info!(nodes = %nodes, keyspace = %config.keyspace, "scylla store connected");
         Ok(ScyllaStore {
-            inner: Arc::new(Inner { session, st, nodes }),
+            inner: Arc::new(Inner {
+                session,
+                st,
+                nodes,
+                claims: Default::default(),
+            }),
         })
     }
 

@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0009_notifications.cql",
         cql: include_str!("../../schema/0009_notifications.cql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_chat_fencing.cql",
+        cql: include_str!("../../schema/0010_chat_fencing.cql"),
+    },
 ];
 
 /// The schema version this build applies.

@@ -91,6 +91,8 @@ pub(crate) struct Statements {
     pub delete_state: PreparedStatement,
     pub select_state: PreparedStatement,
     pub advance_state: PreparedStatement,
+    pub select_owner_epoch: PreparedStatement,
+    pub claim_chat: PreparedStatement,
     pub clear_pending: PreparedStatement,
 
     pub insert_event: PreparedStatement,
@@ -515,8 +517,18 @@ impl Statements {
             .await?,
             advance_state: p(
                 "UPDATE chat_state SET last_seq = ?, last_activity_at = ?, last_message_seq = ?, \
-                 pending = ?, write_ts = ? WHERE chat_id = ? IF last_seq = ?"
+                 pending = ?, write_ts = ? WHERE chat_id = ? IF last_seq = ? AND owner_epoch = ?"
                     .into(),
+                Once,
+            )
+            .await?,
+            select_owner_epoch: p(
+                "SELECT owner_epoch FROM chat_state WHERE chat_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            claim_chat: p(
+                "UPDATE chat_state SET owner_epoch = ? WHERE chat_id = ? IF owner_epoch = ?".into(),
                 Once,
             )
             .await?,

@@ -297,6 +297,7 @@ impl ScyllaStore {
         events: &[NewEvent],
         change: Option<&GroupChange>,
     ) -> StoreResult<Vec<AppendOutcome>> {
+        let claim = self.claim_of(chat_id);
         for _ in 0..MAX_ATTEMPTS {
             let Some(record) = self.load_state(chat_id).await? else {
                 return Err(StoreError::NotFound("chat"));
@@ -393,10 +394,20 @@ impl ScyllaStore {
                         batch.ts,
                         chat_id,
                         to_i64(base.last_seq),
+                        claim,
                     ),
                 )
                 .await?;
             if !cas.applied {
+                let current = match cas.column("owner_epoch") {
+                    Some(v) => v.as_bigint(),
+                    None => None,
+                };
+                if current != claim {
+                    // Another node claimed the chat: this one must stop writing to it.
+                    self.forget_claim(chat_id);
+                    return Err(StoreError::Fenced(chat_id));
+                }
                 // Another appender went first: read where it left the chat and go after it.
                 continue;
             }
@@ -410,8 +421,54 @@ impl ScyllaStore {
     }
 }
 
+impl ScyllaStore {
+    fn claim_of(&self, chat_id: Uuid) -> Option<i64> {
+        let claims = self.inner.claims.lock().unwrap_or_else(|p| p.into_inner());
+        claims.get(&chat_id).copied()
+    }
+
+    fn forget_claim(&self, chat_id: Uuid) {
+        let mut claims = self.inner.claims.lock().unwrap_or_else(|p| p.into_inner());
+        claims.remove(&chat_id);
+    }
+}
+
 #[async_trait::async_trait]
 impl TimelineStore for ScyllaStore {
+    async fn claim_chat(&self, chat_id: Uuid) -> StoreResult<u64> {
+        for _ in 0..MAX_ATTEMPTS {
+            let row = rows::first::<(Option<i64>,)>(
+                self.run(&self.st().select_owner_epoch, (chat_id,)).await?,
+            )?;
+            let Some((current,)) = row else {
+                return Err(StoreError::NotFound("chat"));
+            };
+            let next = current.unwrap_or(0) + 1;
+            let cas = self
+                .lwt(&self.st().claim_chat, (next, chat_id, current))
+                .await?;
+            if cas.applied {
+                let mut claims = self.inner.claims.lock().unwrap_or_else(|p| p.into_inner());
+                claims.insert(chat_id, next);
+                return to_u64(next, "owner_epoch");
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "chat {chat_id}: lost {MAX_ATTEMPTS} claims in a row to other nodes"
+        )))
+    }
+
+    fn holds_claim(&self, chat_id: Uuid, epoch: u64) -> bool {
+        self.claim_of(chat_id).is_some_and(|e| e as u64 == epoch)
+    }
+
+    fn release_chat(&self, chat_id: Uuid, epoch: u64) {
+        let mut claims = self.inner.claims.lock().unwrap_or_else(|p| p.into_inner());
+        if claims.get(&chat_id).is_some_and(|e| *e as u64 == epoch) {
+            claims.remove(&chat_id);
+        }
+    }
+
     async fn append(
         &self,
         chat_id: Uuid,
