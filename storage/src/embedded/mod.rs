@@ -13,6 +13,7 @@ mod invites_and_groups;
 mod prefs;
 mod receipts;
 mod social;
+mod statuses;
 mod tables;
 mod timeline;
 mod users;

@@ -2,6 +2,8 @@
 
 mod account;
 mod chat;
+mod status;
 
 pub use account::*;
 pub use chat::*;
+pub use status::*;

@@ -40,6 +40,7 @@ mod receipts;
 mod rows;
 mod schema;
 mod social;
+mod statuses;
 mod statements;
 mod timeline;
 mod users;

@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_broadcast_lists.cql",
         cql: include_str!("../../schema/0005_broadcast_lists.cql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_statuses.cql",
+        cql: include_str!("../../schema/0007_statuses.cql"),
+    },
 ];
 
 /// The schema version this build applies.
