@@ -1,6 +1,6 @@
 //! `Engine`: the one entry point the gateway uses for everything live and every chat rule.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use actix::{Addr, MailboxError, Message};
@@ -14,6 +14,7 @@ use crate::content::{validate_client_id, MessageContent};
 use crate::error::{EngineError, EngineResult};
 use crate::message::{validate_emoji, MessageBody};
 use crate::router::Router;
+use crate::status::media::{MediaIdShapeOnly, StatusMediaCheck};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -27,6 +28,10 @@ pub struct EngineConfig {
     pub edit_window: Duration,
     /// A sender may delete a message for everyone for this long (group admins: always).
     pub delete_window: Duration,
+    /// A status expires this long after it is posted.
+    pub status_ttl: Duration,
+    /// How often expired statuses are purged from stores without a TTL of their own.
+    pub status_sweep_interval: Duration,
 }
 
 /// Most chats one forward may target.
@@ -40,6 +45,8 @@ impl Default for EngineConfig {
             max_group_members: 1024,
             edit_window: Duration::from_secs(15 * 60),
             delete_window: Duration::from_secs(48 * 3600),
+            status_ttl: Duration::from_secs(24 * 3600),
+            status_sweep_interval: Duration::from_secs(60),
         }
     }
 }
@@ -49,6 +56,8 @@ pub struct Engine {
     pub router: Arc<Router>,
     pub(crate) chats: Arc<ChatDirectory>,
     pub config: EngineConfig,
+    /// Run on the media of image and video statuses (see `status::media`).
+    pub(crate) status_media: RwLock<Arc<dyn StatusMediaCheck>>,
 }
 
 /// A chat actor can stop (idle) between being looked up and being asked; asking again starts
@@ -79,6 +88,7 @@ impl Engine {
             router,
             chats,
             config,
+            status_media: RwLock::new(Arc::new(MediaIdShapeOnly)),
         })
     }
 

@@ -21,6 +21,9 @@ pub struct EngineMetrics {
     pub store_write: HistogramVec,
     pub slow_consumers: IntCounter,
     pub outbound_dropped: IntCounter,
+    pub statuses_posted: IntCounter,
+    /// Expired statuses purged by the sweeper (stores with a TTL purge on their own).
+    pub statuses_expired: IntCounter,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -76,6 +79,11 @@ fn build() -> Result<EngineMetrics, prometheus::Error> {
             "confab_outbound_dropped_total",
             "Pushes not queued because the session's queue was full",
         )?,
+        statuses_posted: IntCounter::new("confab_statuses_posted_total", "Statuses posted")?,
+        statuses_expired: IntCounter::new(
+            "confab_statuses_expired_total",
+            "Expired statuses purged by the sweeper",
+        )?,
     };
     r.register(Box::new(m.live_sessions.clone()))?;
     r.register(Box::new(m.live_chat_actors.clone()))?;
@@ -86,6 +94,8 @@ fn build() -> Result<EngineMetrics, prometheus::Error> {
     r.register(Box::new(m.store_write.clone()))?;
     r.register(Box::new(m.slow_consumers.clone()))?;
     r.register(Box::new(m.outbound_dropped.clone()))?;
+    r.register(Box::new(m.statuses_posted.clone()))?;
+    r.register(Box::new(m.statuses_expired.clone()))?;
     Ok(m)
 }
 

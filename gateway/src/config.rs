@@ -20,6 +20,26 @@ pub struct Config {
     pub http: HttpConfig,
     pub rate_limit: RateLimitConfig,
     pub chat: ChatConfig,
+    pub status: StatusConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusConfig {
+    /// Seconds a status lives after it is posted. `CONFAB_STATUS_TTL_SECS`.
+    pub ttl_secs: u64,
+    /// Seconds between purges of expired statuses (embedded store; CQL rows carry a TTL).
+    /// `CONFAB_STATUS_SWEEP_INTERVAL_SECS`.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 24 * 3600,
+            sweep_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,6 +129,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
             chat: ChatConfig::default(),
+            status: StatusConfig::default(),
         }
     }
 }
@@ -238,6 +259,8 @@ impl Config {
         env!("CONFAB_CHAT_MAX_GROUP_MEMBERS" => self.chat.max_group_members);
         env!("CONFAB_CHAT_EDIT_WINDOW_SECS" => self.chat.edit_window_secs);
         env!("CONFAB_CHAT_DELETE_WINDOW_SECS" => self.chat.delete_window_secs);
+        env!("CONFAB_STATUS_TTL_SECS" => self.status.ttl_secs);
+        env!("CONFAB_STATUS_SWEEP_INTERVAL_SECS" => self.status.sweep_interval_secs);
         Ok(())
     }
 
@@ -279,6 +302,11 @@ impl Config {
         if self.chat.idle_secs == 0 || !(2..=100_000).contains(&self.chat.max_group_members) {
             return Err(ConfigError::Invalid(
                 "chat.idle_secs must be positive and chat.max_group_members 2 to 100000".into(),
+            ));
+        }
+        if self.status.ttl_secs == 0 || self.status.sweep_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "status.ttl_secs and status.sweep_interval_secs must be positive".into(),
             ));
         }
         if self.http.max_body_bytes < 1024 {
@@ -344,6 +372,19 @@ mod tests {
             .to_string()
             .contains("consistency"));
         c.storage.backend = "postgres".into();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn status_section_and_env() {
+        let mut c: Config = toml::from_str("[status]\nttl_secs = 3600\n").unwrap();
+        assert_eq!(c.status.ttl_secs, 3600);
+        assert_eq!(c.status.sweep_interval_secs, 60);
+        c.apply_env(|n| (n == "CONFAB_STATUS_TTL_SECS").then(|| "2".to_string()))
+            .unwrap();
+        assert_eq!(c.status.ttl_secs, 2);
+        c.validate().unwrap();
+        c.status.sweep_interval_secs = 0;
         assert!(c.validate().is_err());
     }
 

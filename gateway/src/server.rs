@@ -45,8 +45,11 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             max_group_members: config.chat.max_group_members,
             edit_window: Duration::from_secs(config.chat.edit_window_secs),
             delete_window: Duration::from_secs(config.chat.delete_window_secs),
+            status_ttl: Duration::from_secs(config.status.ttl_secs),
+            status_sweep_interval: Duration::from_secs(config.status.sweep_interval_secs),
         },
     );
+    engine.start_status_sweeper();
     let rl = &config.rate_limit;
     let state = web::Data::new(AppState {
         store,

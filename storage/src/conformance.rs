@@ -303,7 +303,6 @@ pub async fn privacy_defaults_and_update(store: &dyn Store) {
         last_seen: Visibility::Nobody,
         profile_photo: Visibility::Contacts,
         about: Visibility::Everyone,
-        status: Visibility::Nobody,
     };
     store.set_privacy(u.id, custom).await.unwrap();
     assert_eq!(store.privacy(u.id).await.unwrap(), custom);

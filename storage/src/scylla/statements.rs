@@ -344,14 +344,14 @@ impl Statements {
             .await?,
 
             select_privacy: p(
-                "SELECT last_seen, profile_photo, about, status FROM privacy WHERE user_id = ?"
+                "SELECT last_seen, profile_photo, about FROM privacy WHERE user_id = ?"
                     .into(),
                 Idempotent,
             )
             .await?,
             upsert_privacy: p(
-                "INSERT INTO privacy (user_id, last_seen, profile_photo, about, status) \
-                 VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO privacy (user_id, last_seen, profile_photo, about) \
+                 VALUES (?, ?, ?, ?)"
                     .into(),
                 Idempotent,
             )
