@@ -1276,7 +1276,10 @@ pub async fn statuses_fan_out_views_and_delete(store: &dyn Store) {
     store.post_status(first.clone()).await.unwrap();
     store.post_status(second.clone()).await.unwrap();
 
-    assert_eq!(store.status(first.id, now).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        store.status(first.id, now).await.unwrap(),
+        Some(first.clone())
+    );
     assert_eq!(
         store.owner_statuses(owner.id, now).await.unwrap(),
         vec![first.clone(), second.clone()],

@@ -111,14 +111,20 @@ fn contacts_see_a_text_status_grouped_and_viewing_marks_it_seen() {
     assert_eq!(viewers.len(), 1, "viewing twice counts once: {r}");
     assert_eq!(viewers[0]["user_id"], json!(bea.user_id));
     let at = viewers[0]["viewed_at"].as_i64().unwrap();
-    assert!((before..=after).contains(&at), "{at} not in {before}..={after}");
+    assert!(
+        (before..=after).contains(&at),
+        "{at} not in {before}..={after}"
+    );
     assert_error(
         &s.get(&format!("/api/statuses/{id}/viewers"), Some(&bea.access)),
         403,
         "forbidden",
     );
     assert_error(
-        &s.get(&format!("/api/statuses/{id}/viewers"), Some(&stranger.access)),
+        &s.get(
+            &format!("/api/statuses/{id}/viewers"),
+            Some(&stranger.access),
+        ),
         404,
         "not_found",
     );
@@ -175,10 +181,19 @@ fn except_and_only_share_with_limit_the_audience() {
     r.expect(200);
     assert_eq!(r.json, json!({"audience": "my_contacts", "users": []}));
     let body = json!({"audience": "only_share_with", "users": [dee.user_id]});
-    let r = request(&s, "PUT", "/api/statuses/privacy", Some(&owner.access), Some(body.clone()));
+    let r = request(
+        &s,
+        "PUT",
+        "/api/statuses/privacy",
+        Some(&owner.access),
+        Some(body.clone()),
+    );
     r.expect(200);
     assert_eq!(r.json, body);
-    assert_eq!(s.get("/api/statuses/privacy", Some(&owner.access)).json, body);
+    assert_eq!(
+        s.get("/api/statuses/privacy", Some(&owner.access)).json,
+        body
+    );
 
     let only = text_status(&s, &owner, "just Dee");
     assert_eq!(feed_ids(&s, &dee), vec![id.clone(), only.clone()]);
@@ -189,7 +204,14 @@ fn except_and_only_share_with_limit_the_audience() {
 
     // The audience is fixed when posting: changing the setting later does not widen it.
     let body = json!({"audience": "my_contacts"});
-    request(&s, "PUT", "/api/statuses/privacy", Some(&owner.access), Some(body)).expect(200);
+    request(
+        &s,
+        "PUT",
+        "/api/statuses/privacy",
+        Some(&owner.access),
+        Some(body),
+    )
+    .expect(200);
     assert_eq!(feed_ids(&s, &bea), vec![id]);
     let mine = s.get("/api/statuses/me", Some(&owner.access));
     assert_eq!(
@@ -221,7 +243,10 @@ fn blocked_users_never_see_statuses_either_way() {
     block(&s, &later, &owner.user_id);
     assert!(feed_ids(&s, &later).is_empty());
     assert_error(&view(&s, &later, &id), 404, "not_found");
-    let r = s.delete(&format!("/api/users/me/blocked/{}", owner.user_id), Some(&later.access));
+    let r = s.delete(
+        &format!("/api/users/me/blocked/{}", owner.user_id),
+        Some(&later.access),
+    );
     r.expect(204);
     assert_eq!(feed_ids(&s, &later), vec![id.clone()]);
     block(&s, &owner, &later.user_id);
@@ -316,7 +341,10 @@ fn statuses_expire_from_listings_and_are_purged() {
     // The sweeper purges it from the store (it counts what it removed).
     let deadline = Instant::now() + Duration::from_secs(10);
     while metric(&s, "confab_statuses_expired_total") < 1.0 {
-        assert!(Instant::now() < deadline, "the sweeper never purged the status");
+        assert!(
+            Instant::now() < deadline,
+            "the sweeper never purged the status"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(metric(&s, "confab_statuses_expired_total"), 1.0);
@@ -330,9 +358,7 @@ fn bad_input_is_refused_with_typed_errors_and_stores_nothing() {
     let s = Server::start();
     let [owner, bea] = accounts(&s, "sx");
     add_contact(&s, &owner, &bea.user_id);
-    let text = |t: &str, bg: &str, font: &str| {
-        json!({"content": {"kind": "text", "text": t, "background": bg, "font": font}})
-    };
+    let text = |t: &str, bg: &str, font: &str| json!({"content": {"kind": "text", "text": t, "background": bg, "font": font}});
     let long = "é".repeat(701);
     let cases = [
         (text("hi", "blue", "sans"), "validation_failed"),
@@ -386,7 +412,11 @@ fn bad_input_is_refused_with_typed_errors_and_stores_nothing() {
             "a message that says what is wrong: {r}"
         );
     }
-    let r = s.post("/api/statuses", Some(&owner.access), Some(text("hi", "blue", "sans")));
+    let r = s.post(
+        "/api/statuses",
+        Some(&owner.access),
+        Some(text("hi", "blue", "sans")),
+    );
     assert!(error_message(&r).contains("background"), "{r}");
     let r = s.post(
         "/api/statuses",
@@ -416,4 +446,39 @@ fn bad_input_is_refused_with_typed_errors_and_stores_nothing() {
     assert_error(&view(&s, &bea, "nope"), 400, "invalid_path");
     assert_error(&view(&s, &bea, &random_uuid()), 404, "not_found");
     assert_error(&s.get("/api/statuses", None), 401, "unauthorized");
+}
+
+#[test]
+fn openapi_documents_every_status_route() {
+    let s = Server::start();
+    let r = s.get("/api/openapi.json", None);
+    r.expect(200);
+    for (path, methods) in [
+        ("/api/statuses", &["get", "post"][..]),
+        ("/api/statuses/me", &["get"]),
+        ("/api/statuses/privacy", &["get", "put"]),
+        ("/api/statuses/{status_id}", &["delete"]),
+        ("/api/statuses/{status_id}/view", &["post"]),
+        ("/api/statuses/{status_id}/viewers", &["get"]),
+    ] {
+        for m in methods {
+            assert!(
+                r.json["paths"][path][m].is_object(),
+                "openapi lacks {m} {path}"
+            );
+        }
+    }
+    for schema in [
+        "PostStatusRequest",
+        "StatusContentDto",
+        "StatusPrivacyDto",
+        "StatusFeed",
+        "MyStatusList",
+        "StatusViewerList",
+    ] {
+        assert!(
+            r.json["components"]["schemas"][schema].is_object(),
+            "openapi lacks schema {schema}"
+        );
+    }
 }

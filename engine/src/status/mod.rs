@@ -94,9 +94,8 @@ fn invalid(message: impl Into<String>) -> EngineError {
 
 /// `#RRGGBB`, returned upper-case.
 fn background(raw: &str) -> EngineResult<String> {
-    let ok = raw.len() == 7
-        && raw.starts_with('#')
-        && raw[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    let ok =
+        raw.len() == 7 && raw.starts_with('#') && raw[1..].bytes().all(|b| b.is_ascii_hexdigit());
     if !ok {
         return Err(invalid(
             "content.background: must be a colour as #RRGGBB, e.g. #1E88E5",
@@ -156,10 +155,7 @@ impl Engine {
     /// Replaces the check run on the media of image and video statuses (see
     /// [`media::MediaIdShapeOnly`] for the one in force until this is called).
     pub fn set_status_media_check(&self, check: Arc<dyn StatusMediaCheck>) {
-        *self
-            .status_media
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = check;
+        *self.status_media.write().unwrap_or_else(|p| p.into_inner()) = check;
     }
 
     fn status_media_check(&self) -> Arc<dyn StatusMediaCheck> {
@@ -448,7 +444,11 @@ mod tests {
             .collect();
         assert_eq!(order, vec![(3, true, 30), (2, true, 20), (1, false, 50)]);
         assert_eq!(
-            groups[1].items.iter().map(|i| i.posted_at).collect::<Vec<_>>(),
+            groups[1]
+                .items
+                .iter()
+                .map(|i| i.posted_at)
+                .collect::<Vec<_>>(),
             vec![5, 20],
             "oldest first within an owner"
         );

@@ -26,11 +26,7 @@ pub async fn post(
     let b = body.into_inner();
     let post = state
         .engine
-        .post_status(
-            me.user_id,
-            b.content.into(),
-            b.privacy.map(Into::into),
-        )
+        .post_status(me.user_id, b.content.into(), b.privacy.map(Into::into))
         .await?;
     Ok(HttpResponse::Created().json(MyStatusView::from(MyStatus { post, views: 0 })))
 }

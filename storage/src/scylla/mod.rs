@@ -40,8 +40,8 @@ mod receipts;
 mod rows;
 mod schema;
 mod social;
-mod statuses;
 mod statements;
+mod statuses;
 mod timeline;
 mod users;
 

@@ -77,9 +77,8 @@ impl StatusStore for ScyllaStore {
     }
 
     async fn status(&self, id: Uuid, now: Millis) -> StoreResult<Option<StatusPost>> {
-        let row = rows::first::<(Option<String>,)>(
-            self.run(&self.st().select_status, (id,)).await?,
-        )?;
+        let row =
+            rows::first::<(Option<String>,)>(self.run(&self.st().select_status, (id,)).await?)?;
         let post: Option<StatusPost> = row
             .map(|(body,)| from_json(body, "statuses.body"))
             .transpose()?;
@@ -97,9 +96,7 @@ impl StatusStore for ScyllaStore {
     }
 
     async fn status_feed(&self, viewer: Uuid, now: Millis) -> StoreResult<Vec<FeedItem>> {
-        let rows: Vec<FeedRow> = self
-            .all_pages(&self.st().select_feed, (viewer,))
-            .await?;
+        let rows: Vec<FeedRow> = self.all_pages(&self.st().select_feed, (viewer,)).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (owner, id, content, posted_at, expires_at, seen_at) in rows {
             let expires_at = rows::required(expires_at, "status_feed.expires_at")?;
@@ -168,9 +165,8 @@ impl StatusStore for ScyllaStore {
     /// The reverse of posting: feed rows and views first, the post by id last, so a delete
     /// that fails half way can be retried and still finds the post.
     async fn delete_status(&self, owner: Uuid, id: Uuid) -> StoreResult<StatusPost> {
-        let row = rows::first::<(Option<String>,)>(
-            self.run(&self.st().select_status, (id,)).await?,
-        )?;
+        let row =
+            rows::first::<(Option<String>,)>(self.run(&self.st().select_status, (id,)).await?)?;
         let post: StatusPost = match row {
             Some((body,)) => from_json(body, "statuses.body")?,
             None => return Err(StoreError::NotFound("status")),
@@ -194,8 +190,7 @@ impl StatusStore for ScyllaStore {
 
     async fn status_privacy(&self, owner: Uuid) -> StoreResult<StatusPrivacy> {
         let row = rows::first::<(Option<String>,)>(
-            self.run(&self.st().select_status_privacy, (owner,))
-                .await?,
+            self.run(&self.st().select_status_privacy, (owner,)).await?,
         )?;
         match row {
             Some((body,)) => from_json(body, "status_privacy.body"),
