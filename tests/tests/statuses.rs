@@ -482,3 +482,55 @@ fn openapi_documents_every_status_route() {
         );
     }
 }
+
+/// The same flow with `storage.backend = "scylla"` (rows purged by their CQL TTL). Needs
+/// `CONFAB_TEST_CQL=host:port`; without it this prints SKIPPED and passes, unless
+/// `CONFAB_REQUIRE_CQL=1`.
+#[test]
+fn statuses_on_scylla_share_view_and_expire() {
+    let Ok(contact) = std::env::var("CONFAB_TEST_CQL") else {
+        assert!(
+            std::env::var("CONFAB_REQUIRE_CQL").as_deref() != Ok("1"),
+            "CONFAB_REQUIRE_CQL=1 but CONFAB_TEST_CQL is not set"
+        );
+        eprintln!("SKIPPED: set CONFAB_TEST_CQL=127.0.0.1:9042 to run against a CQL database");
+        return;
+    };
+    let keyspace = format!("stt_{}_{}", std::process::id(), unique());
+    let s = Server::start_with(&[
+        ("CONFAB_STORAGE_BACKEND", "scylla"),
+        ("CONFAB_STORAGE_SCYLLA_CONTACT_POINTS", contact.as_str()),
+        ("CONFAB_STORAGE_SCYLLA_KEYSPACE", keyspace.as_str()),
+        ("CONFAB_STORAGE_SCYLLA_CONSISTENCY", "one"),
+        ("CONFAB_STATUS_TTL_SECS", "3"),
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s.get("/readyz", None).status != 200 {
+        assert!(Instant::now() < deadline, "never ready: {}", s.stderr());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let [owner, bea, cal] = accounts(&s, "sc");
+    add_contact(&s, &owner, &bea.user_id);
+    add_contact(&s, &owner, &cal.user_id);
+    let mut ws_bea = connect_as(&s, &bea);
+    let posted = post_status(
+        &s,
+        &owner,
+        json!({"content": {"kind": "text", "text": "over cql", "background": "#00ff00", "font": "monospace"},
+               "privacy": {"audience": "my_contacts_except", "users": [cal.user_id]}}),
+    );
+    let id = posted["id"].as_str().unwrap().to_owned();
+    assert_eq!(ws_bea.next_of("status", TIMEOUT)["status"]["id"], json!(id));
+    assert_eq!(feed_ids(&s, &bea), vec![id.clone()]);
+    assert!(feed_ids(&s, &cal).is_empty());
+    assert_error(&view(&s, &cal, &id), 404, "not_found");
+    view(&s, &bea, &id).expect(204);
+    assert_eq!(feed(&s, &bea)[0]["statuses"][0]["seen"], true);
+    let r = s.get(&format!("/api/statuses/{id}/viewers"), Some(&owner.access));
+    assert_eq!(r.json["items"][0]["user_id"], json!(bea.user_id), "{r}");
+
+    std::thread::sleep(Duration::from_millis(3300));
+    assert!(feed_ids(&s, &bea).is_empty(), "expired");
+    assert!(my_ids(&s, &owner).is_empty());
+    assert_error(&view(&s, &bea, &id), 404, "not_found");
+}
