@@ -1,6 +1,6 @@
 //! `Engine`: the one entry point the gateway uses for everything live and every chat rule.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use actix::{Addr, MailboxError, Message};
@@ -16,6 +16,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::message::{validate_emoji, MessageBody};
 use crate::notify::{Notifier, NotifyConfig};
 use crate::router::Router;
+use crate::status::media::{MediaIdShapeOnly, StatusMediaCheck};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -30,6 +31,10 @@ pub struct EngineConfig {
     /// A sender may delete a message for everyone for this long (group admins: always).
     pub delete_window: Duration,
     pub notify: NotifyConfig,
+    /// A status expires this long after it is posted.
+    pub status_ttl: Duration,
+    /// How often expired statuses are purged from stores without a TTL of their own.
+    pub status_sweep_interval: Duration,
 }
 
 /// Most chats one forward may target.
@@ -44,6 +49,8 @@ impl Default for EngineConfig {
             edit_window: Duration::from_secs(15 * 60),
             delete_window: Duration::from_secs(48 * 3600),
             notify: NotifyConfig::default(),
+            status_ttl: Duration::from_secs(24 * 3600),
+            status_sweep_interval: Duration::from_secs(60),
         }
     }
 }
@@ -56,6 +63,8 @@ pub struct Engine {
     pub cluster: Option<Arc<Cluster>>,
     pub(crate) chats: Arc<ChatDirectory>,
     pub config: EngineConfig,
+    /// Run on the media of image and video statuses (see `status::media`).
+    pub(crate) status_media: RwLock<Arc<dyn StatusMediaCheck>>,
 }
 
 /// Forwarded commands retry this often while a chat moves between nodes, backing off.
@@ -117,6 +126,7 @@ impl Engine {
             cluster,
             chats,
             config,
+            status_media: RwLock::new(Arc::new(MediaIdShapeOnly)),
         });
         if let Some(c) = &engine.cluster {
             c.attach(Arc::downgrade(&engine));

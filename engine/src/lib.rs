@@ -21,6 +21,7 @@ pub mod presence;
 pub mod privacy;
 pub mod push;
 pub mod router;
+pub mod status;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{EngineError, EngineResult};

@@ -24,6 +24,9 @@ pub struct EngineMetrics {
     /// Notifications by provider and outcome (`delivered`, `failed`; provider `notifier`:
     /// `muted`, `blocked`, `online`, `dropped` for triggers that made none).
     pub notifications: IntCounterVec,
+    pub statuses_posted: IntCounter,
+    /// Expired statuses purged by the sweeper (stores with a TTL purge on their own).
+    pub statuses_expired: IntCounter,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -86,6 +89,11 @@ fn build() -> Result<EngineMetrics, prometheus::Error> {
             ),
             &["provider", "outcome"],
         )?,
+        statuses_posted: IntCounter::new("confab_statuses_posted_total", "Statuses posted")?,
+        statuses_expired: IntCounter::new(
+            "confab_statuses_expired_total",
+            "Expired statuses purged by the sweeper",
+        )?,
     };
     r.register(Box::new(m.live_sessions.clone()))?;
     r.register(Box::new(m.live_chat_actors.clone()))?;
@@ -97,6 +105,8 @@ fn build() -> Result<EngineMetrics, prometheus::Error> {
     r.register(Box::new(m.slow_consumers.clone()))?;
     r.register(Box::new(m.outbound_dropped.clone()))?;
     r.register(Box::new(m.notifications.clone()))?;
+    r.register(Box::new(m.statuses_posted.clone()))?;
+    r.register(Box::new(m.statuses_expired.clone()))?;
     Ok(m)
 }
 

@@ -36,6 +36,8 @@ pub enum PushKind {
     },
     /// Events I deleted for me (sent to my devices only).
     Hidden { chat_id: Uuid, seqs: Vec<u64> },
+    /// A status posted or deleted by someone whose audience the recipient is in.
+    Status(crate::status::StatusPush),
 }
 
 #[derive(Debug)]

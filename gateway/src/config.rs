@@ -22,6 +22,7 @@ pub struct Config {
     pub chat: ChatConfig,
     pub notifications: NotificationsConfig,
     pub cluster: ClusterConfig,
+    pub status: StatusConfig,
 }
 
 /// Several nodes as one service (docs/ARCHITECTURE.md "Scaling out"). Needs the scylla store.
@@ -99,6 +100,25 @@ impl Default for NotificationsConfig {
             webhook_timeout_ms: 5000,
             webhook_attempts: 4,
             webhook_backoff_ms: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusConfig {
+    /// Seconds a status lives after it is posted. `CONFAB_STATUS_TTL_SECS`.
+    pub ttl_secs: u64,
+    /// Seconds between purges of expired statuses (embedded store; CQL rows carry a TTL).
+    /// `CONFAB_STATUS_SWEEP_INTERVAL_SECS`.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 24 * 3600,
+            sweep_interval_secs: 60,
         }
     }
 }
@@ -192,6 +212,7 @@ impl Default for Config {
             chat: ChatConfig::default(),
             notifications: NotificationsConfig::default(),
             cluster: ClusterConfig::default(),
+            status: StatusConfig::default(),
         }
     }
 }
@@ -363,6 +384,8 @@ impl Config {
         env!("CONFAB_CLUSTER_HEARTBEAT_MS" => c.heartbeat_ms);
         env!("CONFAB_CLUSTER_NODE_TTL_MS" => c.node_ttl_ms);
         env!("CONFAB_CLUSTER_FORWARD_TIMEOUT_MS" => c.forward_timeout_ms);
+        env!("CONFAB_STATUS_TTL_SECS" => self.status.ttl_secs);
+        env!("CONFAB_STATUS_SWEEP_INTERVAL_SECS" => self.status.sweep_interval_secs);
         Ok(())
     }
 
@@ -438,6 +461,11 @@ impl Config {
                 "notifications.webhook_attempts and webhook_timeout_ms must be positive".into(),
             ));
         }
+        if self.status.ttl_secs == 0 || self.status.sweep_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "status.ttl_secs and status.sweep_interval_secs must be positive".into(),
+            ));
+        }
         if self.http.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "http.max_body_bytes must be at least 1024".into(),
@@ -501,6 +529,19 @@ mod tests {
             .to_string()
             .contains("consistency"));
         c.storage.backend = "postgres".into();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn status_section_and_env() {
+        let mut c: Config = toml::from_str("[status]\nttl_secs = 3600\n").unwrap();
+        assert_eq!(c.status.ttl_secs, 3600);
+        assert_eq!(c.status.sweep_interval_secs, 60);
+        c.apply_env(|n| (n == "CONFAB_STATUS_TTL_SECS").then(|| "2".to_string()))
+            .unwrap();
+        assert_eq!(c.status.ttl_secs, 2);
+        c.validate().unwrap();
+        c.status.sweep_interval_secs = 0;
         assert!(c.validate().is_err());
     }
 

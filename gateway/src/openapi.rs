@@ -31,6 +31,8 @@ use crate::api;
         api::broadcasts::list, api::broadcasts::create, api::broadcasts::get, api::broadcasts::update,
         api::broadcasts::delete, api::broadcasts::send,
         api::notifications::list, api::notifications::read,
+        api::statuses::post, api::statuses::feed, api::statuses::mine, api::statuses::get_privacy,
+        api::statuses::put_privacy, api::statuses::view, api::statuses::viewers, api::statuses::delete,
         api::moderation::report, api::moderation::reports, api::moderation::disable, api::moderation::enable,
         crate::health::healthz, crate::health::readyz,
     ),
@@ -45,6 +47,7 @@ use crate::api;
         (name = "groups", description = "Group administration and invite links"),
         (name = "broadcasts", description = "Broadcast lists: send once, each recipient gets it in their 1:1 chat"),
         (name = "notifications", description = "My notification inbox (the default notification provider)"),
+        (name = "statuses", description = "Status stories: 24-hour posts to my contacts (live pushes: WebSocket `status`, `status_deleted`)"),
         (name = "moderation", description = "Reports, and account review by server admins"),
         (name = "ops", description = "Health and readiness"),
     )

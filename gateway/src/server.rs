@@ -56,9 +56,12 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             edit_window: Duration::from_secs(config.chat.edit_window_secs),
             delete_window: Duration::from_secs(config.chat.delete_window_secs),
             notify: config.notifications.engine(),
+            status_ttl: Duration::from_secs(config.status.ttl_secs),
+            status_sweep_interval: Duration::from_secs(config.status.sweep_interval_secs),
         },
         cluster,
     );
+    engine.start_status_sweeper();
     let rl = &config.rate_limit;
     let state = web::Data::new(AppState {
         store,

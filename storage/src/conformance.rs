@@ -52,7 +52,9 @@ macro_rules! conformance_tests {
             reports_page_newest_first,
             broadcast_lists_crud,
             notifications_inbox,
-            writers_are_fenced_by_claims
+            writers_are_fenced_by_claims,
+            statuses_fan_out_views_and_delete,
+            statuses_expire_and_are_purged
         );
     };
     (@each $make:expr; $($name:ident),*) => {$(
@@ -303,7 +305,6 @@ pub async fn privacy_defaults_and_update(store: &dyn Store) {
         last_seen: Visibility::Nobody,
         profile_photo: Visibility::Contacts,
         about: Visibility::Everyone,
-        status: Visibility::Nobody,
     };
     store.set_privacy(u.id, custom).await.unwrap();
     assert_eq!(store.privacy(u.id).await.unwrap(), custom);
@@ -1361,4 +1362,200 @@ pub async fn writers_are_fenced_by_claims(store: &dyn Store) {
         store.claim_chat(Uuid::now_v7()).await,
         Err(StoreError::NotFound("chat"))
     ));
+}
+
+fn wall_clock() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+fn status_post(owner: Uuid, audience: &[Uuid], posted_at: Millis, life: Millis) -> StatusPost {
+    let mut audience = audience.to_vec();
+    audience.sort();
+    StatusPost {
+        id: Uuid::now_v7(),
+        owner,
+        content: StatusContent::Text {
+            text: "at the beach".into(),
+            background: "#FFAA00".into(),
+            font: StatusFont::Serif,
+        },
+        privacy: StatusPrivacy::default(),
+        audience,
+        posted_at,
+        expires_at: posted_at + life,
+    }
+}
+
+pub async fn statuses_fan_out_views_and_delete(store: &dyn Store) {
+    let owner = new_user(store, "st_owner").await;
+    let b = new_user(store, "st_b").await;
+    let c = new_user(store, "st_c").await;
+    let now = wall_clock();
+    let day = 24 * 3_600_000;
+    let first = status_post(owner.id, &[b.id], now, day);
+    let second = StatusPost {
+        id: Uuid::now_v7(),
+        content: StatusContent::Image {
+            media_id: Uuid::now_v7(),
+            caption: Some("sunset".into()),
+        },
+        ..first.clone()
+    };
+    store.post_status(first.clone()).await.unwrap();
+    store.post_status(second.clone()).await.unwrap();
+
+    assert_eq!(
+        store.status(first.id, now).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.owner_statuses(owner.id, now).await.unwrap(),
+        vec![first.clone(), second.clone()],
+        "the owner's statuses, oldest first"
+    );
+    let feed = store.status_feed(b.id, now).await.unwrap();
+    assert_eq!(feed, vec![first.feed_item(None), second.feed_item(None)]);
+    assert!(
+        store.status_feed(c.id, now).await.unwrap().is_empty(),
+        "only the audience has it in their feed"
+    );
+
+    assert!(store
+        .mark_status_seen(b.id, owner.id, first.id, now + 5)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .mark_status_seen(b.id, owner.id, first.id, now + 9)
+            .await
+            .unwrap(),
+        "seeing twice keeps the first time"
+    );
+    assert!(matches!(
+        store.mark_status_seen(c.id, owner.id, first.id, now).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let feed = store.status_feed(b.id, now).await.unwrap();
+    assert_eq!(feed[0].seen_at, Some(now + 5));
+    assert_eq!(feed[1].seen_at, None);
+    assert_eq!(
+        store.status_viewers(first.id).await.unwrap(),
+        vec![StatusView {
+            viewer: b.id,
+            viewed_at: now + 5
+        }]
+    );
+    assert!(store.status_viewers(second.id).await.unwrap().is_empty());
+
+    assert!(
+        matches!(
+            store.delete_status(b.id, first.id).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "only the owner deletes"
+    );
+    assert_eq!(
+        store.delete_status(owner.id, first.id).await.unwrap(),
+        first
+    );
+    assert!(matches!(
+        store.delete_status(owner.id, first.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.status(first.id, now).await.unwrap(), None);
+    assert_eq!(
+        store.status_feed(b.id, now).await.unwrap(),
+        vec![second.feed_item(None)]
+    );
+    assert_eq!(
+        store.owner_statuses(owner.id, now).await.unwrap(),
+        vec![second]
+    );
+    assert!(store.status_viewers(first.id).await.unwrap().is_empty());
+
+    assert_eq!(
+        store.status_privacy(owner.id).await.unwrap(),
+        StatusPrivacy::default()
+    );
+    let except = StatusPrivacy {
+        rule: AudienceRule::MyContactsExcept,
+        users: vec![c.id],
+    };
+    store
+        .set_status_privacy(owner.id, except.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.status_privacy(owner.id).await.unwrap(), except);
+    assert_eq!(
+        store.status_privacy(b.id).await.unwrap(),
+        StatusPrivacy::default()
+    );
+}
+
+/// Expiry on the real clock: an expired status leaves every listing at its expiry instant,
+/// and is purged from the store (by the backend's TTL or its sweeper). Reading afterwards
+/// with a `now` *before* the expiry proves the rows are gone, not merely filtered.
+pub async fn statuses_expire_and_are_purged(store: &dyn Store) {
+    let owner = new_user(store, "exp_owner").await;
+    let b = new_user(store, "exp_b").await;
+    let posted = wall_clock();
+    let short = status_post(owner.id, &[b.id], posted, 1_500);
+    let long = status_post(owner.id, &[b.id], posted, 24 * 3_600_000);
+    store.post_status(short.clone()).await.unwrap();
+    store.post_status(long.clone()).await.unwrap();
+    assert!(store
+        .mark_status_seen(b.id, owner.id, short.id, posted + 1)
+        .await
+        .unwrap());
+
+    let at_expiry = short.expires_at;
+    assert_eq!(store.status(short.id, at_expiry).await.unwrap(), None);
+    assert_eq!(
+        store.status_feed(b.id, at_expiry).await.unwrap(),
+        vec![long.feed_item(None)],
+        "gone from the feed at its expiry instant"
+    );
+    assert_eq!(
+        store.owner_statuses(owner.id, at_expiry).await.unwrap(),
+        vec![long.clone()]
+    );
+    assert!(matches!(
+        store
+            .mark_status_seen(b.id, owner.id, short.id, at_expiry)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // TTLs count whole seconds: wait past the rounded-up lifetime.
+    tokio::time::sleep(std::time::Duration::from_millis(2_600)).await;
+    let purged = store
+        .purge_expired_statuses(wall_clock(), 100)
+        .await
+        .unwrap();
+    assert!(purged <= 1, "only the expired status is purged: {purged}");
+    assert_eq!(
+        store.status(short.id, posted).await.unwrap(),
+        None,
+        "purged from the store, not only filtered"
+    );
+    assert_eq!(
+        store.status_feed(b.id, posted).await.unwrap(),
+        vec![long.feed_item(None)]
+    );
+    assert_eq!(
+        store.owner_statuses(owner.id, posted).await.unwrap(),
+        vec![long.clone()]
+    );
+    assert!(store.status_viewers(short.id).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .purge_expired_statuses(wall_clock(), 100)
+            .await
+            .unwrap(),
+        0,
+        "nothing left to purge"
+    );
+    assert_eq!(store.status(long.id, posted).await.unwrap(), Some(long));
 }

@@ -138,6 +138,42 @@ pub trait NotificationStore: Send + Sync {
     async fn mark_all_notifications_read(&self, user: Uuid, at: Millis) -> StoreResult<()>;
 }
 
+/// Status stories. Every read takes `now` and leaves out what expired by then, so a status is
+/// gone from every listing the instant it expires, whenever the purge runs.
+#[async_trait]
+pub trait StatusStore: Send + Sync {
+    /// Stores the post, its entry in its owner's list and one feed entry per member of
+    /// `post.audience` (fan-out on write). Every row of it expires at `post.expires_at`.
+    async fn post_status(&self, post: StatusPost) -> StoreResult<()>;
+    /// The post, unless it is gone or expired by `now`.
+    async fn status(&self, id: Uuid, now: Millis) -> StoreResult<Option<StatusPost>>;
+    /// The owner's active posts, oldest first.
+    async fn owner_statuses(&self, owner: Uuid, now: Millis) -> StoreResult<Vec<StatusPost>>;
+    /// The active posts shared with `viewer`, by owner, each owner's oldest first: one read
+    /// of the viewer's feed, whatever the number of contacts.
+    async fn status_feed(&self, viewer: Uuid, now: Millis) -> StoreResult<Vec<FeedItem>>;
+    /// Records that `viewer` saw `owner`'s post `id` at `at`; `false` if they had already (the
+    /// first time is kept). `NotFound("status")` if it is not in the viewer's feed or expired.
+    async fn mark_status_seen(
+        &self,
+        viewer: Uuid,
+        owner: Uuid,
+        id: Uuid,
+        at: Millis,
+    ) -> StoreResult<bool>;
+    /// Who saw the post and when, earliest first.
+    async fn status_viewers(&self, id: Uuid) -> StoreResult<Vec<StatusView>>;
+    /// Removes the owner's post with its feed entries and views, and returns it.
+    /// `NotFound("status")` if the owner has no such post.
+    async fn delete_status(&self, owner: Uuid, id: Uuid) -> StoreResult<StatusPost>;
+    /// Removes up to `limit` posts that expired by `now`, with their feed entries and views,
+    /// and returns how many. A backend whose rows carry a TTL purges by itself and returns 0.
+    async fn purge_expired_statuses(&self, now: Millis, limit: usize) -> StoreResult<usize>;
+    /// The owner's default audience for new posts (`MyContacts` if never set).
+    async fn status_privacy(&self, owner: Uuid) -> StoreResult<StatusPrivacy>;
+    async fn set_status_privacy(&self, owner: Uuid, privacy: StatusPrivacy) -> StoreResult<()>;
+}
+
 /// Every concern at once: what the server holds.
 #[async_trait]
 pub trait Store:
@@ -154,6 +190,7 @@ pub trait Store:
     + ReportStore
     + BroadcastStore
     + NotificationStore
+    + StatusStore
 {
     /// `"embedded"` or `"scylla"`, for metrics and `/readyz`.
     fn backend(&self) -> &'static str;

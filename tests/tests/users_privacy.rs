@@ -390,8 +390,7 @@ fn privacy_defaults() {
     assert_eq!(r.status, 200, "{r}");
     assert_eq!(
         r.json,
-        json!({"last_seen": "everyone", "profile_photo": "everyone", "about": "everyone",
-               "status": "contacts"}),
+        json!({"last_seen": "everyone", "profile_photo": "everyone", "about": "everyone"}),
         "{r}"
     );
 }
@@ -404,11 +403,11 @@ fn privacy_patch_is_partial_and_persists() {
         &s,
         "/api/users/me/privacy",
         Some(&a.access),
-        Some(json!({"status": "nobody", "about": "contacts"})),
+        Some(json!({"profile_photo": "nobody", "about": "contacts"})),
     );
     assert_eq!(r.status, 200, "{r}");
-    let expected = json!({"last_seen": "everyone", "profile_photo": "everyone",
-                          "about": "contacts", "status": "nobody"});
+    let expected = json!({"last_seen": "everyone", "profile_photo": "nobody",
+                          "about": "contacts"});
     assert_eq!(r.json, expected, "{r}");
     let r = get(&s, "/api/users/me/privacy", Some(&a.access));
     assert_eq!(r.status, 200, "{r}");
@@ -421,8 +420,8 @@ fn privacy_patch_is_partial_and_persists() {
         Some(json!({"last_seen": "nobody"})),
     );
     assert_eq!(r.status, 200, "{r}");
-    let expected = json!({"last_seen": "nobody", "profile_photo": "everyone",
-                          "about": "contacts", "status": "nobody"});
+    let expected = json!({"last_seen": "nobody", "profile_photo": "nobody",
+                          "about": "contacts"});
     assert_eq!(r.json, expected, "{r}");
     let r = get(&s, "/api/users/me/privacy", Some(&a.access));
     assert_eq!(r.json, expected, "{r}");
@@ -434,7 +433,8 @@ fn invalid_privacy_value_is_400_malformed_json() {
     let a = register_account(&s, "badprivacy");
     for body in [
         json!({"about": "friends"}),
-        json!({"status": "EVERYONE"}),
+        json!({"last_seen": "EVERYONE"}),
+        json!({"status": "contacts"}),
         json!({"last_seen": 1}),
     ] {
         let r = patch(&s, "/api/users/me/privacy", Some(&a.access), Some(body));
@@ -443,7 +443,7 @@ fn invalid_privacy_value_is_400_malformed_json() {
     // Nothing changed.
     let r = get(&s, "/api/users/me/privacy", Some(&a.access));
     assert_eq!(r.json["about"], "everyone", "{r}");
-    assert_eq!(r.json["status"], "contacts", "{r}");
+    assert_eq!(r.json["last_seen"], "everyone", "{r}");
 }
 
 #[test]

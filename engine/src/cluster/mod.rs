@@ -46,6 +46,9 @@ pub struct ClusterConfig {
 /// Pushes waiting to be published, in order.
 const OUTBOX: usize = 65_536;
 
+/// One push for one user's sockets on the other nodes.
+type Outgoing = (Uuid, Arc<Push>);
+
 pub struct Cluster {
     pub node_id: Uuid,
     config: ClusterConfig,
@@ -53,8 +56,8 @@ pub struct Cluster {
     conn: ConnectionManager,
     /// Live nodes, sorted; starts as just this node.
     nodes: RwLock<Arc<Vec<Uuid>>>,
-    outbox: mpsc::Sender<(Uuid, Arc<Push>)>,
-    outbox_rx: Mutex<Option<mpsc::Receiver<(Uuid, Arc<Push>)>>>,
+    outbox: mpsc::Sender<Outgoing>,
+    outbox_rx: Mutex<Option<mpsc::Receiver<Outgoing>>>,
     waiting: Mutex<HashMap<u64, oneshot::Sender<Result<ChatReply, WireError>>>>,
     next_ask: AtomicU64,
     engine: OnceLock<Weak<Engine>>,

@@ -232,10 +232,12 @@ impl Task {
         };
         if self.online(user).await {
             // They came back within the window and have seen it live.
-            return Ok(skip("online"));
+            skip("online");
+            return Ok(());
         }
         if self.silenced(user, chat).await? {
-            return Ok(skip("muted"));
+            skip("muted");
+            return Ok(());
         }
         for (sender, n) in std::mem::take(&mut burst.senders) {
             if self.store.is_blocked(user, sender).await? {
@@ -245,7 +247,8 @@ impl Task {
             }
         }
         if burst.count == 0 {
-            return Ok(skip("blocked"));
+            skip("blocked");
+            return Ok(());
         }
         // The one sender of the burst names it; several senders only in a group, named by it.
         let actor = match burst.senders.len() {
@@ -303,7 +306,8 @@ impl Task {
     }
 
     fn deliver(&self, notification: Notification) {
-        for provider in self.providers.iter().cloned() {
+        for provider in self.providers.iter() {
+            let provider = provider.clone();
             let n = notification.clone();
             actix::spawn(async move {
                 let outcome = match provider.deliver(&n).await {

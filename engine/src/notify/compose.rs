@@ -17,7 +17,7 @@ impl Place<'_> {
     }
 
     /// "in Family" / "from Alice".
-    fn from_or_in(&self) -> String {
+    fn burst_origin(&self) -> String {
         match self.group {
             Some(g) => format!("in {g}"),
             None => format!("from {}", self.actor),
@@ -29,7 +29,7 @@ pub(super) fn messages(place: &Place, count: u32, preview: &str) -> (String, Str
     let body = match (count, place.group) {
         (1, Some(_)) => format!("{}: {preview}", place.actor),
         (1, None) => preview.to_owned(),
-        (n, _) => format!("{n} new messages {}", place.from_or_in()),
+        (n, _) => format!("{n} new messages {}", place.burst_origin()),
     };
     (place.title(), body)
 }
@@ -37,7 +37,7 @@ pub(super) fn messages(place: &Place, count: u32, preview: &str) -> (String, Str
 pub(super) fn reactions(place: &Place, count: u32, emoji: &str) -> (String, String) {
     let body = match count {
         1 => format!("{} reacted {emoji} to your message", place.actor),
-        n => format!("{n} new reactions {}", place.from_or_in()),
+        n => format!("{n} new reactions {}", place.burst_origin()),
     };
     (place.title(), body)
 }

@@ -12,6 +12,7 @@ pub mod messages;
 pub mod moderation;
 pub mod notifications;
 pub mod settings;
+pub mod statuses;
 pub mod users;
 
 use actix_web::body::{BoxBody, EitherBody};
@@ -140,6 +141,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/broadcasts/{list_id}/messages").route(post().to(broadcasts::send)))
     .service(resource("/api/notifications").route(get().to(notifications::list)))
     .service(resource("/api/notifications/read").route(post().to(notifications::read)))
+    .service(
+        resource("/api/statuses")
+            .route(get().to(statuses::feed))
+            .route(post().to(statuses::post)),
+    )
+    .service(
+        web::scope("/api/statuses")
+            .service(resource("/me").route(get().to(statuses::mine)))
+            .service(
+                resource("/privacy")
+                    .route(get().to(statuses::get_privacy))
+                    .route(web::put().to(statuses::put_privacy)),
+            )
+            .service(resource("/{status_id}").route(delete().to(statuses::delete)))
+            .service(resource("/{status_id}/view").route(post().to(statuses::view)))
+            .service(resource("/{status_id}/viewers").route(get().to(statuses::viewers))),
+    )
     .service(resource("/api/reports").route(post().to(moderation::report)))
     .service(resource("/api/admin/reports").route(get().to(moderation::reports)))
     .service(resource("/api/admin/users/{user_id}/disable").route(post().to(moderation::disable)))

@@ -145,7 +145,6 @@ pub async fn update_privacy(
         last_seen: body.last_seen.map_or(current.last_seen, Into::into),
         profile_photo: body.profile_photo.map_or(current.profile_photo, Into::into),
         about: body.about.map_or(current.about, Into::into),
-        status: body.status.map_or(current.status, Into::into),
     };
     state.store.set_privacy(me.user_id, next).await?;
     Ok(HttpResponse::Ok().json(Privacy::from(next)))

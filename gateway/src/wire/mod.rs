@@ -3,5 +3,6 @@
 
 pub mod chat;
 pub mod rest;
+pub mod status;
 pub mod validate;
 pub mod ws;

@@ -206,7 +206,6 @@ pub struct Privacy {
     pub last_seen: VisibilityDto,
     pub profile_photo: VisibilityDto,
     pub about: VisibilityDto,
-    pub status: VisibilityDto,
 }
 
 impl From<PrivacySettings> for Privacy {
@@ -215,7 +214,6 @@ impl From<PrivacySettings> for Privacy {
             last_seen: p.last_seen.into(),
             profile_photo: p.profile_photo.into(),
             about: p.about.into(),
-            status: p.status.into(),
         }
     }
 }
@@ -230,8 +228,6 @@ pub struct UpdatePrivacyRequest {
     pub profile_photo: Option<VisibilityDto>,
     #[serde(default, deserialize_with = "not_null")]
     pub about: Option<VisibilityDto>,
-    #[serde(default, deserialize_with = "not_null")]
-    pub status: Option<VisibilityDto>,
 }
 
 #[derive(Deserialize, ToSchema)]

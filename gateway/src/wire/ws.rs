@@ -7,6 +7,7 @@ use confab_engine::chat::Sent;
 use confab_engine::chats::{ChatSummary, MemberReceipt};
 use confab_engine::content::MessageContent;
 use confab_engine::push::PushKind;
+use confab_engine::status::StatusPush;
 use confab_storage::{ReceiptKind, StoredEvent};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::wire::chat::ChatSummaryView;
+use crate::wire::status::StatusItem;
 
 pub const VERSION: u8 = 1;
 
@@ -383,6 +385,16 @@ pub fn encode_push(kind: &PushKind) -> Bytes {
             "presence",
             None,
             serde_json::json!({"user_id": user_id, "online": online, "last_seen": last_seen}),
+        ),
+        PushKind::Status(StatusPush::Posted(item)) => frame(
+            "status",
+            None,
+            serde_json::json!({"status": StatusItem::from(item.clone())}),
+        ),
+        PushKind::Status(StatusPush::Deleted { owner, status_id }) => frame(
+            "status_deleted",
+            None,
+            serde_json::json!({"user_id": owner, "status_id": status_id}),
         ),
     }
 }

@@ -14,6 +14,7 @@ mod notifications;
 mod prefs;
 mod receipts;
 mod social;
+mod statuses;
 mod tables;
 mod timeline;
 mod users;

@@ -71,6 +71,20 @@ pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> =
 /// user -> every notification created at or before this time reads as read
 pub const NOTIFICATION_READS: TableDefinition<u128, i64> =
     TableDefinition::new("notification_reads");
+/// status id -> `StatusPost`
+pub const STATUSES: TableDefinition<u128, &[u8]> = TableDefinition::new("statuses");
+/// (owner, status id) -> () : an owner's statuses, oldest first
+pub const OWNER_STATUSES: TableDefinition<(u128, u128), ()> =
+    TableDefinition::new("owner_statuses");
+/// (viewer, owner, status id) -> when the viewer saw it, 0 while unseen : the viewer's feed
+pub const STATUS_FEED: TableDefinition<(u128, u128, u128), i64> =
+    TableDefinition::new("status_feed");
+/// (status id, viewer) -> when : who saw a status
+pub const STATUS_VIEWS: TableDefinition<(u128, u128), i64> = TableDefinition::new("status_views");
+/// (expires at, status id) -> () : what the sweeper purges next
+pub const STATUS_EXPIRY: TableDefinition<(u64, u128), ()> = TableDefinition::new("status_expiry");
+/// owner -> `StatusPrivacy` : the default audience of new statuses
+pub const STATUS_PRIVACY: TableDefinition<u128, &[u8]> = TableDefinition::new("status_privacy");
 /// user id -> last seen (ms)
 pub const LAST_SEEN: TableDefinition<u128, i64> = TableDefinition::new("last_seen");
 
@@ -118,5 +132,11 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     touch(txn, CHAT_FENCE)?;
     touch(txn, NOTIFICATION_READS)?;
     touch(txn, CHAT_INVITES)?;
+    touch(txn, STATUSES)?;
+    touch(txn, OWNER_STATUSES)?;
+    touch(txn, STATUS_FEED)?;
+    touch(txn, STATUS_VIEWS)?;
+    touch(txn, STATUS_EXPIRY)?;
+    touch(txn, STATUS_PRIVACY)?;
     Ok(())
 }

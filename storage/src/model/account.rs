@@ -86,12 +86,13 @@ pub enum Visibility {
     Nobody,
 }
 
+/// Who sees my last seen, photo and about. Status stories have their own audience setting
+/// ([`StatusPrivacy`](super::StatusPrivacy)): my contacts, except some, or only some.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrivacySettings {
     pub last_seen: Visibility,
     pub profile_photo: Visibility,
     pub about: Visibility,
-    pub status: Visibility,
 }
 
 impl Default for PrivacySettings {
@@ -100,7 +101,6 @@ impl Default for PrivacySettings {
             last_seen: Visibility::Everyone,
             profile_photo: Visibility::Everyone,
             about: Visibility::Everyone,
-            status: Visibility::Contacts,
         }
     }
 }

@@ -3,7 +3,9 @@
 mod account;
 mod chat;
 mod notification;
+mod status;
 
 pub use account::*;
 pub use chat::*;
 pub use notification::*;
+pub use status::*;

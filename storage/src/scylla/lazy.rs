@@ -470,3 +470,55 @@ impl crate::BroadcastStore for LazyScyllaStore {
         self.get().await?.delete_broadcast_list(owner, id).await
     }
 }
+
+#[async_trait::async_trait]
+impl crate::StatusStore for LazyScyllaStore {
+    async fn post_status(&self, post: StatusPost) -> StoreResult<()> {
+        self.get().await?.post_status(post).await
+    }
+
+    async fn status(&self, id: Uuid, now: Millis) -> StoreResult<Option<StatusPost>> {
+        self.get().await?.status(id, now).await
+    }
+
+    async fn owner_statuses(&self, owner: Uuid, now: Millis) -> StoreResult<Vec<StatusPost>> {
+        self.get().await?.owner_statuses(owner, now).await
+    }
+
+    async fn status_feed(&self, viewer: Uuid, now: Millis) -> StoreResult<Vec<FeedItem>> {
+        self.get().await?.status_feed(viewer, now).await
+    }
+
+    async fn mark_status_seen(
+        &self,
+        viewer: Uuid,
+        owner: Uuid,
+        id: Uuid,
+        at: Millis,
+    ) -> StoreResult<bool> {
+        self.get()
+            .await?
+            .mark_status_seen(viewer, owner, id, at)
+            .await
+    }
+
+    async fn status_viewers(&self, id: Uuid) -> StoreResult<Vec<StatusView>> {
+        self.get().await?.status_viewers(id).await
+    }
+
+    async fn delete_status(&self, owner: Uuid, id: Uuid) -> StoreResult<StatusPost> {
+        self.get().await?.delete_status(owner, id).await
+    }
+
+    async fn purge_expired_statuses(&self, now: Millis, limit: usize) -> StoreResult<usize> {
+        self.get().await?.purge_expired_statuses(now, limit).await
+    }
+
+    async fn status_privacy(&self, owner: Uuid) -> StoreResult<StatusPrivacy> {
+        self.get().await?.status_privacy(owner).await
+    }
+
+    async fn set_status_privacy(&self, owner: Uuid, privacy: StatusPrivacy) -> StoreResult<()> {
+        self.get().await?.set_status_privacy(owner, privacy).await
+    }
+}

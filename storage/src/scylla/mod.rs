@@ -42,6 +42,7 @@ mod rows;
 mod schema;
 mod social;
 mod statements;
+mod statuses;
 mod timeline;
 mod users;
 

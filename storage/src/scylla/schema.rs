@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         cql: include_str!("../../schema/0005_broadcast_lists.cql"),
     },
     Migration {
+        version: 7,
+        name: "0007_statuses.cql",
+        cql: include_str!("../../schema/0007_statuses.cql"),
+    },
+    Migration {
         version: 9,
         name: "0009_notifications.cql",
         cql: include_str!("../../schema/0009_notifications.cql"),

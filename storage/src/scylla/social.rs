@@ -72,21 +72,17 @@ impl ScyllaStore {
 #[async_trait::async_trait]
 impl PrivacyStore for ScyllaStore {
     async fn privacy(&self, user_id: Uuid) -> StoreResult<PrivacySettings> {
-        let row = rows::first::<(
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )>(self.run(&self.st().select_privacy, (user_id,)).await?)?;
+        let row = rows::first::<(Option<String>, Option<String>, Option<String>)>(
+            self.run(&self.st().select_privacy, (user_id,)).await?,
+        )?;
         let d = PrivacySettings::default();
-        let Some((last_seen, photo, about, status)) = row else {
+        let Some((last_seen, photo, about)) = row else {
             return Ok(d);
         };
         Ok(PrivacySettings {
             last_seen: visibility(last_seen, d.last_seen)?,
             profile_photo: visibility(photo, d.profile_photo)?,
             about: visibility(about, d.about)?,
-            status: visibility(status, d.status)?,
         })
     }
 
@@ -98,7 +94,6 @@ impl PrivacyStore for ScyllaStore {
                 visibility_name(settings.last_seen),
                 visibility_name(settings.profile_photo),
                 visibility_name(settings.about),
-                visibility_name(settings.status),
             ),
         )
         .await?;

@@ -151,6 +151,22 @@ pub(crate) struct Statements {
     pub notifications_before: PreparedStatement,
     pub select_notification_reads: PreparedStatement,
     pub upsert_notification_reads: PreparedStatement,
+    pub insert_status: PreparedStatement,
+    pub insert_owner_status: PreparedStatement,
+    pub insert_feed: PreparedStatement,
+    pub select_status: PreparedStatement,
+    pub select_owner_statuses: PreparedStatement,
+    pub select_feed: PreparedStatement,
+    pub select_feed_seen: PreparedStatement,
+    pub mark_feed_seen: PreparedStatement,
+    pub insert_status_view: PreparedStatement,
+    pub select_status_views: PreparedStatement,
+    pub delete_status: PreparedStatement,
+    pub delete_owner_status: PreparedStatement,
+    pub delete_feed: PreparedStatement,
+    pub delete_status_views: PreparedStatement,
+    pub select_status_privacy: PreparedStatement,
+    pub upsert_status_privacy: PreparedStatement,
 }
 
 /// Names the keyspace in a statement's table reference (`FROM t`, `INTO t`, `UPDATE t`):
@@ -336,14 +352,14 @@ impl Statements {
             .await?,
 
             select_privacy: p(
-                "SELECT last_seen, profile_photo, about, status FROM privacy WHERE user_id = ?"
+                "SELECT last_seen, profile_photo, about FROM privacy WHERE user_id = ?"
                     .into(),
                 Idempotent,
             )
             .await?,
             upsert_privacy: p(
-                "INSERT INTO privacy (user_id, last_seen, profile_photo, about, status) \
-                 VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO privacy (user_id, last_seen, profile_photo, about) \
+                 VALUES (?, ?, ?, ?)"
                     .into(),
                 Idempotent,
             )
@@ -841,6 +857,96 @@ impl Statements {
                     "SELECT {REPORT_COLUMNS} FROM reports \
                      WHERE day = ? AND (created_at, id) < (?, ?) LIMIT ?"
                 ),
+                Idempotent,
+            )
+            .await?,
+            insert_status: p(
+                "INSERT INTO statuses (id, owner, body, expires_at) VALUES (?, ?, ?, ?) \
+                 USING TTL ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            insert_owner_status: p(
+                "INSERT INTO statuses_by_owner (owner, id, body, expires_at) VALUES (?, ?, ?, ?) \
+                 USING TTL ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            insert_feed: p(
+                "INSERT INTO status_feed (viewer, owner, id, content, posted_at, expires_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) USING TTL ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            select_status: p(
+                "SELECT body FROM statuses WHERE id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            select_owner_statuses: p(
+                "SELECT body, expires_at FROM statuses_by_owner WHERE owner = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            select_feed: p(
+                "SELECT owner, id, content, posted_at, expires_at, seen_at FROM status_feed \
+                 WHERE viewer = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            select_feed_seen: p(
+                "SELECT expires_at, seen_at FROM status_feed \
+                 WHERE viewer = ? AND owner = ? AND id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            mark_feed_seen: p(
+                "UPDATE status_feed USING TTL ? SET seen_at = ? \
+                 WHERE viewer = ? AND owner = ? AND id = ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            insert_status_view: p(
+                "INSERT INTO status_views (status_id, viewer, viewed_at) VALUES (?, ?, ?) \
+                 USING TTL ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            select_status_views: p(
+                "SELECT viewer, viewed_at FROM status_views WHERE status_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            delete_status: p("DELETE FROM statuses WHERE id = ?".into(), Idempotent).await?,
+            delete_owner_status: p(
+                "DELETE FROM statuses_by_owner WHERE owner = ? AND id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            delete_feed: p(
+                "DELETE FROM status_feed WHERE viewer = ? AND owner = ? AND id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            delete_status_views: p(
+                "DELETE FROM status_views WHERE status_id = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            select_status_privacy: p(
+                "SELECT body FROM status_privacy WHERE owner = ?".into(),
+                Idempotent,
+            )
+            .await?,
+            upsert_status_privacy: p(
+                "INSERT INTO status_privacy (owner, body) VALUES (?, ?)".into(),
                 Idempotent,
             )
             .await?,
