@@ -35,6 +35,8 @@ pub enum PushKind {
     },
     /// Events I deleted for me (sent to my devices only).
     Hidden { chat_id: Uuid, seqs: Vec<u64> },
+    /// A frame its producer encoded itself (call signalling, `confab-signalling`), sent as is.
+    Frame(Bytes),
 }
 
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 //!
 //! It may depend on `confab-engine` (membership, blocking, presence), never on the gateway.
 
+pub mod call;
 pub mod sfu;
 #[cfg(feature = "testpeer")]
 pub mod testpeer;

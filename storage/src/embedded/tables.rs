@@ -63,6 +63,8 @@ pub const HIDDEN: TableDefinition<(u128, u128, u64), ()> = TableDefinition::new(
 pub const REPORTS: TableDefinition<(u64, u128), &[u8]> = TableDefinition::new("reports");
 /// (owner, list id) -> `BroadcastList`
 pub const BROADCASTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("broadcasts");
+/// (user, newest-first start order, !call id) -> `CallRecord` : each user's call history
+pub const CALLS: TableDefinition<(u128, u64, u128), &[u8]> = TableDefinition::new("calls");
 /// user id -> last seen (ms)
 pub const LAST_SEEN: TableDefinition<u128, i64> = TableDefinition::new("last_seen");
 
@@ -107,5 +109,6 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     touch(txn, REPORTS)?;
     touch(txn, BROADCASTS)?;
     touch(txn, CHAT_INVITES)?;
+    touch(txn, CALLS)?;
     Ok(())
 }

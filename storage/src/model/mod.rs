@@ -1,7 +1,9 @@
 //! The rows the stores hold. Plain data: no behaviour beyond small helpers.
 
 mod account;
+mod call;
 mod chat;
 
 pub use account::*;
+pub use call::*;
 pub use chat::*;

@@ -424,3 +424,14 @@ impl crate::BroadcastStore for LazyScyllaStore {
         self.get().await?.delete_broadcast_list(owner, id).await
     }
 }
+
+#[async_trait::async_trait]
+impl crate::CallStore for LazyScyllaStore {
+    async fn record_call(&self, call: CallRecord) -> StoreResult<()> {
+        self.get().await?.record_call(call).await
+    }
+
+    async fn calls(&self, user: Uuid, page: PageRequest) -> StoreResult<Page<CallRecord>> {
+        self.get().await?.calls(user, page).await
+    }
+}

@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_broadcast_lists.cql",
         cql: include_str!("../../schema/0005_broadcast_lists.cql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_calls.cql",
+        cql: include_str!("../../schema/0008_calls.cql"),
+    },
 ];
 
 /// The schema version this build applies.
