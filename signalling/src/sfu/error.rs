@@ -16,6 +16,9 @@ pub enum SfuError {
     /// The room was closed (or the SFU stopped).
     #[error("room closed")]
     RoomClosed,
+    /// The SFU configuration is unusable (no bind IP, bad port range).
+    #[error("bad SFU configuration: {0}")]
+    BadConfig(String),
     /// A failure inside the SFU (socket bind, WebRTC internals).
     #[error("internal SFU error: {0}")]
     Internal(String),
@@ -30,6 +33,7 @@ impl SfuError {
             SfuError::UnknownParticipant => "unknown_participant",
             SfuError::AlreadyJoined => "already_joined",
             SfuError::RoomClosed => "room_closed",
+            SfuError::BadConfig(_) => "bad_config",
             SfuError::Internal(_) => "internal",
         }
     }
