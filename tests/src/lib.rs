@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub use serde_json::{json, Value};
 
+pub mod calls;
 pub mod ws;
 
 /// The default password used by [`register`].
