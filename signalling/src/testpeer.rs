@@ -92,6 +92,9 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// One m-section of a server offer: (mid, msid as (stream id, track id), server sending).
+type OfferedSection = (Option<String>, Option<(String, String)>, bool);
+
 /// One WebRTC client.
 pub struct TestPeer {
     pc: Arc<dyn PeerConnection>,
@@ -183,7 +186,7 @@ impl TestPeer {
             on_packet: options.on_packet.clone(),
         });
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-        let pc = build_peer_connection(vec![addr], None, handler)
+        let pc = build_peer_connection(vec![addr], handler)
             .await
             .map_err(err)?;
         let mut peer = TestPeer {
@@ -321,7 +324,7 @@ impl TestPeer {
     }
 
     fn note_offered_tracks(&self, sdp: &str) {
-        let mut sections: Vec<(Option<String>, Option<(String, String)>, bool)> = Vec::new();
+        let mut sections: Vec<OfferedSection> = Vec::new();
         for line in sdp.lines() {
             let line = line.trim_end();
             if line.starts_with("m=") {

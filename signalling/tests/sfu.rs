@@ -313,3 +313,84 @@ async fn leaving_and_closing_free_the_room() {
         .await;
     assert!(dropped);
 }
+
+/// The ports of the `a=candidate` lines of an SDP, and their addresses.
+fn candidates(sdp: &str) -> Vec<(String, u16)> {
+    sdp.lines()
+        .filter_map(|l| l.trim_end().strip_prefix("a=candidate:"))
+        .filter_map(|c| {
+            let f: Vec<&str> = c.split_whitespace().collect();
+            Some((f.get(4)?.to_string(), f.get(5)?.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_range_and_public_ip_shape_the_candidates() {
+    let bad = Sfu::start(SfuConfig {
+        port_min: 5000,
+        port_max: 4000,
+        ..SfuConfig::default()
+    });
+    assert_eq!(bad.err().map(|e| e.code()), Some("bad_config"));
+    let bad = Sfu::start(SfuConfig {
+        bind_ips: vec![],
+        ..SfuConfig::default()
+    });
+    assert_eq!(bad.err().map(|e| e.code()), Some("bad_config"));
+
+    // A free-looking range high in the ephemeral space; the SFU probes before binding.
+    let sfu = Sfu::start(SfuConfig {
+        port_min: 47_310,
+        port_max: 47_329,
+        ..SfuConfig::default()
+    })
+    .expect("sfu");
+    let room = sfu.room(Uuid::new_v4());
+    let a = join(&room, av()).await;
+    let b = join(&room, av()).await;
+    receives(&a, &b, "audio", 5).await;
+    sfu.close_room(room.id());
+
+    let sfu = Sfu::start(SfuConfig {
+        public_ip: Some([203, 0, 113, 7].into()),
+        ..SfuConfig::default()
+    })
+    .expect("sfu");
+    let room = sfu.room(Uuid::new_v4());
+    let peer = TestPeer::new(av()).await.expect("peer");
+    let (tx, _rx) = unbounded_channel();
+    let answer = room
+        .join(Uuid::new_v4(), peer.offer().await.expect("offer"), tx)
+        .await
+        .expect("join");
+    let found = candidates(&answer);
+    assert!(!found.is_empty(), "{answer}");
+    assert!(found.iter().all(|(ip, _)| ip == "203.0.113.7"), "{found:?}");
+    peer.close().await;
+    sfu.close_room(room.id());
+
+    let sfu = Sfu::start(SfuConfig {
+        port_min: 47_330,
+        port_max: 47_331,
+        ..SfuConfig::default()
+    })
+    .expect("sfu");
+    let room = sfu.room(Uuid::new_v4());
+    let peer = TestPeer::new(av()).await.expect("peer");
+    let (tx, _rx) = unbounded_channel();
+    let answer = room
+        .join(Uuid::new_v4(), peer.offer().await.expect("offer"), tx)
+        .await
+        .expect("join");
+    let found = candidates(&answer);
+    assert!(!found.is_empty());
+    assert!(
+        found
+            .iter()
+            .all(|(_, port)| (47_330..=47_331).contains(port)),
+        "{found:?}"
+    );
+    peer.close().await;
+    sfu.close_room(room.id());
+}

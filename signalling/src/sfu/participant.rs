@@ -37,6 +37,7 @@ pub(crate) struct Participant {
     pub(crate) id: Uuid,
     pub(crate) pc: Arc<dyn PeerConnection>,
     pub(crate) events: UnboundedSender<SfuEvent>,
+    public_ip: Option<std::net::IpAddr>,
     /// Serialises SDP operations on `pc`.
     sdp: tokio::sync::Mutex<()>,
     pub(crate) state: Mutex<PeerState>,
@@ -63,11 +64,13 @@ impl Participant {
         id: Uuid,
         pc: Arc<dyn PeerConnection>,
         events: UnboundedSender<SfuEvent>,
+        public_ip: Option<std::net::IpAddr>,
     ) -> Participant {
         Participant {
             id,
             pc,
             events,
+            public_ip,
             sdp: tokio::sync::Mutex::new(()),
             state: Mutex::new(PeerState::default()),
         }
@@ -117,7 +120,7 @@ impl Participant {
             }
             .await;
             match offered {
-                Ok(Some(desc)) => Some(desc.sdp),
+                Ok(Some(desc)) => Some(super::peer::announce(desc.sdp, self.public_ip)),
                 Ok(None) => None,
                 Err(e) => {
                     tracing::warn!(participant = %self.id, "SFU renegotiation offer failed: {e}");

@@ -95,7 +95,7 @@ impl RoomState {
             gathered: gathered_tx,
         });
         let addrs = self.shared.bind_addrs()?;
-        let pc = peer::build(addrs, self.shared.config.public_ip, handler).await?;
+        let pc = peer::build(addrs, handler).await?;
         let answered = async {
             pc.set_remote_description(offer).await.map_err(bad_sdp)?;
             let answer = pc.create_answer(None).await.map_err(bad_sdp)?;
@@ -106,7 +106,7 @@ impl RoomState {
                 .map_err(internal)?;
             pc.local_description()
                 .await
-                .map(|d| d.sdp)
+                .map(|d| peer::announce(d.sdp, self.shared.config.public_ip))
                 .ok_or_else(|| SfuError::Internal("no local description".into()))
         }
         .await;
@@ -117,7 +117,12 @@ impl RoomState {
                 return Err(e);
             }
         };
-        let participant = Arc::new(Participant::new(id, Arc::clone(&pc), events));
+        let participant = Arc::new(Participant::new(
+            id,
+            Arc::clone(&pc),
+            events,
+            self.shared.config.public_ip,
+        ));
         let admitted = {
             let mut inner = lock(&self.inner);
             if inner.closed {
