@@ -394,3 +394,37 @@ async fn port_range_and_public_ip_shape_the_candidates() {
     peer.close().await;
     sfu.close_room(room.id());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_vanishes_is_removed_as_failed() {
+    let sfu = start();
+    let room = sfu.room(Uuid::new_v4());
+    let a = join(&room, av()).await;
+    let b = join(&room, av()).await;
+    receives(&b, &a, "video", 5).await;
+    let failures = confab_signalling::sfu::metrics::get()
+        .peer_connection_failures
+        .get();
+    // Closing the client PC sends nothing the SFU acts on: A just goes quiet.
+    a.peer.close().await;
+    let a_stream = a.id.to_string();
+    let ended = b
+        .peer
+        .wait_for(Duration::from_secs(40), |p| {
+            p.tracks()
+                .iter()
+                .filter(|t| t.stream_id == a_stream)
+                .all(|t| t.ended)
+        })
+        .await;
+    assert!(ended, "A's tracks end at B: {:?}", b.peer.tracks());
+    assert_eq!(room.participants(), 1);
+    // Its connection timed out (ICE consent): counted as a failure.
+    assert!(
+        confab_signalling::sfu::metrics::get()
+            .peer_connection_failures
+            .get()
+            > failures
+    );
+    sfu.close_room(room.id());
+}

@@ -113,8 +113,8 @@ pub enum SfuEvent {
     },
     /// The participant's PeerConnection is connected.
     Connected { participant: Uuid },
-    /// The participant's PeerConnection failed; the participant has been removed from the
-    /// room (its tracks end at the others).
+    /// The participant's PeerConnection failed (ICE/DTLS gave out) or the client closed it;
+    /// the participant has been removed from the room (its tracks end at the others).
     Failed { participant: Uuid },
 }
 

@@ -17,6 +17,11 @@ use super::SfuError;
 /// instead of the default 200 ms, and still tolerates slow paths.
 const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 const ICE_MAX_BINDING_REQUESTS: u16 = 40;
+/// A participant whose packets stop (ICE consent) is disconnected after 5 s and failed, hence
+/// removed from its room, 10 s later (webrtc's default is 25 s).
+const ICE_DISCONNECTED_AFTER: Duration = Duration::from_secs(5);
+const ICE_FAILED_AFTER: Duration = Duration::from_secs(10);
+const ICE_KEEPALIVE: Duration = Duration::from_secs(2);
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> SfuError {
     SfuError::Internal(e.to_string())
@@ -36,7 +41,12 @@ pub(crate) async fn build(
         .with(SLOT.into(), KeyframeRequests::default());
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS));
+        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+        .with_ice_timeouts(
+            Some(ICE_DISCONNECTED_AFTER),
+            Some(ICE_FAILED_AFTER),
+            Some(ICE_KEEPALIVE),
+        );
     let pc = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(media)

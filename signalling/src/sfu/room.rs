@@ -259,11 +259,14 @@ impl RoomState {
         }
     }
 
-    /// A participant's PC failed: tell its session and remove it.
-    async fn failed(self: Arc<Self>, id: Uuid) {
+    /// A participant's PC failed or was closed by the client: tell its session and remove it.
+    /// (A PC the SFU closes itself is out of `members` by then.)
+    async fn gone(self: Arc<Self>, id: Uuid, failed: bool) {
         let removed = lock(&self.inner).members.remove(&id);
         if let Some(participant) = removed {
-            metrics::get().peer_connection_failures.inc();
+            if failed {
+                metrics::get().peer_connection_failures.inc();
+            }
             let _ = participant
                 .events
                 .send(SfuEvent::Failed { participant: id });
@@ -415,8 +418,11 @@ impl PeerConnectionEventHandler for PeerEvents {
                     participant.on_connected();
                 }
             }
-            RTCPeerConnectionState::Failed => {
-                tokio::spawn(room.failed(self.participant));
+            // Failed: ICE consent or DTLS gave out. Closed while still a member: the client
+            // closed its PC (DTLS close_notify) without leaving through signalling.
+            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                let failed = state == RTCPeerConnectionState::Failed;
+                tokio::spawn(room.gone(self.participant, failed));
             }
             _ => {}
         }
