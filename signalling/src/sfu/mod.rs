@@ -14,21 +14,28 @@
 //! ```
 //!
 //! Every async method may be awaited from any runtime (actix's current-thread runtime
-//! included): the work runs on the SFU's own runtime and the caller awaits a oneshot.
+//! included): the work runs on the SFU's own runtime and the caller awaits a oneshot. A caller
+//! that stops awaiting does not cancel the work: call `leave` to undo a join it abandoned.
 //!
 //! Media model: one PeerConnection per participant. The join offer carries every track the
-//! participant publishes (audio and/or video). Each published track is forwarded to every
-//! other participant of the room as its own track whose **stream id is the publisher's
-//! participant UUID** (hyphenated string) and whose track id is the publisher's kind,
-//! `"audio"` or `"video"`. When tracks are added to or removed from a participant's PC, the
-//! server sends an [`SfuEvent::Offer`]; the client answers with [`Room::answer`]. At most one
-//! server offer is in flight per participant. When a publisher leaves, its forwarded tracks are
-//! removed from every subscriber and a renegotiation follows: the subscriber's transceiver
-//! becomes inactive and its remote track ends.
+//! participant publishes (audio and/or video); a receive-only client offers recvonly
+//! transceivers (an offer without m-lines has no ICE credentials and is `BadSdp`). Each
+//! published track is forwarded to every other participant as its own track (own send-only
+//! transceiver) whose **stream id is the publisher's participant UUID** (hyphenated string)
+//! and whose track id is `"{kind}-{publisher uuid}"` (`"audio-…"`, `"video-…"`; webrtc-rs
+//! needs track ids unique per PC). Identify the publisher by stream id and the media by the
+//! track's kind. When tracks are added to or removed from a participant's PC, the server
+//! sends an [`SfuEvent::Offer`] (only once that participant is connected, so it never crosses
+//! the join answer); the client answers with [`Room::answer`]. At most one server offer is in
+//! flight per participant. When a publisher leaves, its forwarded tracks are removed from
+//! every subscriber and an offer follows in which those m-lines no longer send: browsers fire
+//! `ended`/`removetrack`; webrtc-rs fires nothing (see `testpeer`).
 //!
 //! The answer to `join` contains every server candidate (gathering completes before it
 //! returns), so [`SfuEvent::Candidate`] is never sent today; clients may trickle theirs with
-//! [`Room::add_candidate`] (queued until the remote description is set).
+//! [`Room::add_candidate`] (queued until the join's remote description is set). A participant
+//! whose connection fails (or goes quiet for 15 s) is removed and gets [`SfuEvent::Failed`].
+//! Rooms live until [`Sfu::close_room`].
 
 mod error;
 mod keyframe;
