@@ -315,11 +315,10 @@ impl Config {
             };
         }
         if let Some(v) = var("CONFAB_CALLS_ICE_SERVERS") {
-            self.calls.ice_servers =
-                serde_json::from_str(&v).map_err(|e| ConfigError::Env {
-                    var: "CONFAB_CALLS_ICE_SERVERS",
-                    message: e.to_string(),
-                })?;
+            self.calls.ice_servers = serde_json::from_str(&v).map_err(|e| ConfigError::Env {
+                var: "CONFAB_CALLS_ICE_SERVERS",
+                message: e.to_string(),
+            })?;
         }
         Ok(())
     }
@@ -332,7 +331,9 @@ impl Config {
             ));
         }
         if calls.udp_ips.is_empty() {
-            return Err(ConfigError::Invalid("calls.udp_ips: at least one IP".into()));
+            return Err(ConfigError::Invalid(
+                "calls.udp_ips: at least one IP".into(),
+            ));
         }
         let ephemeral = calls.udp_port_min == 0 && calls.udp_port_max == 0;
         if !ephemeral && (calls.udp_port_min == 0 || calls.udp_port_min > calls.udp_port_max) {

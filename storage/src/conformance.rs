@@ -1293,11 +1293,20 @@ pub async fn calls_listed_for_everyone_concerned_newest_first(store: &dyn Store)
                 None => break,
             }
         }
-        assert_eq!(seen, newest_first, "every call once, newest first, as recorded");
+        assert_eq!(
+            seen, newest_first,
+            "every call once, newest first, as recorded"
+        );
     }
     assert!(
         store
-            .calls(c.id, PageRequest { after: None, limit: 10 })
+            .calls(
+                c.id,
+                PageRequest {
+                    after: None,
+                    limit: 10
+                }
+            )
             .await
             .unwrap()
             .items
@@ -1309,14 +1318,26 @@ pub async fn calls_listed_for_everyone_concerned_newest_first(store: &dyn Store)
     again.outcome = CallOutcome::Failed;
     store.record_call(again.clone()).await.unwrap();
     let all = store
-        .calls(b.id, PageRequest { after: None, limit: 100 })
+        .calls(
+            b.id,
+            PageRequest {
+                after: None,
+                limit: 100,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(all.items.len(), 6);
     assert_eq!(all.items.last(), Some(&again));
     assert!(matches!(
         store
-            .calls(a.id, PageRequest { after: Some("nope".into()), limit: 2 })
+            .calls(
+                a.id,
+                PageRequest {
+                    after: Some("nope".into()),
+                    limit: 2
+                }
+            )
             .await,
         Err(StoreError::InvalidCursor)
     ));

@@ -109,14 +109,23 @@ impl Device {
 
     /// The next frame for which `pred` holds, answering server offers meanwhile.
     #[track_caller]
-    pub fn next_where(&mut self, what: &str, timeout: Duration, pred: &dyn Fn(&Value) -> bool) -> Value {
+    pub fn next_where(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: &dyn Fn(&Value) -> bool,
+    ) -> Value {
         match self.try_next_where(timeout, pred) {
             Some(v) => v,
             None => self.ws.fail(format!("no {what} within {timeout:?}")),
         }
     }
 
-    pub fn try_next_where(&mut self, timeout: Duration, pred: &dyn Fn(&Value) -> bool) -> Option<Value> {
+    pub fn try_next_where(
+        &mut self,
+        timeout: Duration,
+        pred: &dyn Fn(&Value) -> bool,
+    ) -> Option<Value> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -144,7 +153,9 @@ impl Device {
     #[track_caller]
     pub fn next_in(&mut self, call_id: &Value, ty: &str) -> Value {
         let (ty2, id) = (ty.to_string(), call_id.clone());
-        self.next_where(ty, TIMEOUT, &move |v| is_type(v, &ty2) && v["call_id"] == id)
+        self.next_where(ty, TIMEOUT, &move |v| {
+            is_type(v, &ty2) && v["call_id"] == id
+        })
     }
 
     /// Handles server offers for `dur`.
@@ -157,7 +168,9 @@ impl Device {
     pub fn request(&mut self, ty: &str, fields: Value) -> Value {
         let id = self.ws.send_frame(ty, fields);
         let want = json!(id);
-        self.next_where(&format!("answer to {ty}"), TIMEOUT, &move |v| v["id"] == want)
+        self.next_where(&format!("answer to {ty}"), TIMEOUT, &move |v| {
+            v["id"] == want
+        })
     }
 
     /// `call_start`; on success applies the SFU's answer and starts sending media.
@@ -227,7 +240,13 @@ impl Device {
     /// Waits (answering offers) until a live track from `pid` of `kind` carried at least
     /// `packets` packets, every one starting with `user_id`'s marker. Returns the track.
     #[track_caller]
-    pub fn expect_media(&mut self, pid: &str, user_id: &str, kind: &str, packets: usize) -> ReceivedTrack {
+    pub fn expect_media(
+        &mut self,
+        pid: &str,
+        user_id: &str,
+        kind: &str,
+        packets: usize,
+    ) -> ReceivedTrack {
         let deadline = Instant::now() + TIMEOUT;
         let want = marker(kind, user_id);
         loop {

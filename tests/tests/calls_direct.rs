@@ -24,7 +24,10 @@ fn recorded(s: &Server, who: &Account, call_id: &Value) -> Value {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("call {call_id} is not the newest in the history: {}", last_call(s, who));
+    panic!(
+        "call {call_id} is not the newest in the history: {}",
+        last_call(s, who)
+    );
 }
 
 #[test]
@@ -56,8 +59,16 @@ fn one_to_one_rings_every_device_connects_media_and_is_recorded() {
 
     let joined = callee.join(&call_id);
     let b_pid = callee.participant_id.clone().unwrap();
-    assert_eq!(joined["participants"][0]["participant_id"], json!(a_pid), "{joined}");
-    assert_eq!(joined["participants"][0]["user_id"], json!(a.user_id), "{joined}");
+    assert_eq!(
+        joined["participants"][0]["participant_id"],
+        json!(a_pid),
+        "{joined}"
+    );
+    assert_eq!(
+        joined["participants"][0]["user_id"],
+        json!(a.user_id),
+        "{joined}"
+    );
 
     let stopped = other.next_call("call_ring_stopped", TIMEOUT);
     assert_eq!(stopped["reason"], "answered_elsewhere", "{stopped}");
@@ -108,6 +119,18 @@ fn one_to_one_rings_every_device_connects_media_and_is_recorded() {
         );
         assert_eq!(call["participants"].as_array().unwrap().len(), 2, "{call}");
     }
+    let metrics = s.get("/metrics", None);
+    assert_eq!(
+        metric_sum(
+            &metrics.text,
+            "confab_call_outcomes_total{outcome=\"answered\"}"
+        ),
+        Some(1.0),
+        "{}",
+        metrics.text
+    );
+    assert_eq!(metric_sum(&metrics.text, "confab_calls_live"), Some(0.0));
+
     let stranger = register_account(&s, &format!("cyd{}", unique()));
     let r = s.get("/api/calls", Some(&stranger.access));
     assert_eq!(r.json["items"], json!([]), "{r}");
@@ -149,15 +172,25 @@ fn decline_busy_cancel_and_missed() {
     db.next_in(&call, "call_incoming");
     db.join(call.as_str().unwrap());
     let sdp = dc.offer();
-    let busy = dc.request("call_start", json!({"chat_id": cb, "kind": "voice", "sdp": sdp}));
+    let busy = dc.request(
+        "call_start",
+        json!({"chat_id": cb, "kind": "voice", "sdp": sdp}),
+    );
     assert_ws_error(&busy, &["busy"]);
     std::thread::sleep(Duration::from_millis(300));
     let busy_call = last_call(&s, &c);
     assert_eq!(busy_call["outcome"], "busy", "{busy_call}");
     assert_eq!(busy_call["duration_ms"], 0, "{busy_call}");
-    assert_eq!(last_call(&s, &b)["outcome"], "busy", "the busy callee sees it too");
+    assert_eq!(
+        last_call(&s, &b)["outcome"],
+        "busy",
+        "the busy callee sees it too"
+    );
     // A caller already in a call cannot start another one (refused before the SDP is read).
-    let again = da.request("call_start", json!({"chat_id": ca, "kind": "voice", "sdp": "v=0"}));
+    let again = da.request(
+        "call_start",
+        json!({"chat_id": ca, "kind": "voice", "sdp": "v=0"}),
+    );
     assert_ws_error(&again, &["already_in_call"]);
     da.request("call_hangup", json!({"call_id": call}));
     assert_eq!(db.next_in(&call, "call_ended")["outcome"], "answered");
@@ -188,13 +221,21 @@ fn decline_busy_cancel_and_missed() {
 
     // History pages newest first with a cursor.
     let pages = collect_pages(&s, "/api/calls", &c.access, 1);
-    let outcomes: Vec<Value> = pages.iter().flatten().map(|c| c["outcome"].clone()).collect();
-    assert_eq!(outcomes, vec![json!("missed"), json!("cancelled"), json!("busy")]);
+    let outcomes: Vec<Value> = pages
+        .iter()
+        .flatten()
+        .map(|c| c["outcome"].clone())
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![json!("missed"), json!("cancelled"), json!("busy")]
+    );
 }
 
 #[test]
 fn refusals_and_bad_signalling_get_typed_errors_and_the_call_carries_on() {
-    let s = call_server(&[]);
+    let ice = r#"[{"urls":["stun:stun.example.org:3478"]},{"urls":["turn:turn.example.org:3478"],"username":"u","credential":"p"}]"#;
+    let s = call_server(&[("CONFAB_CALLS_ICE_SERVERS", ice)]);
     let rt = runtime();
     let a = register_account(&s, &format!("ann{}", unique()));
     let b = register_account(&s, &format!("ben{}", unique()));
@@ -208,32 +249,60 @@ fn refusals_and_bad_signalling_get_typed_errors_and_the_call_carries_on() {
     // Blocked (either way) cannot call.
     block(&s, &c, &a.user_id);
     let sdp = da.offer();
-    let r = da.request("call_start", json!({"chat_id": ac, "kind": "voice", "sdp": sdp}));
+    let r = da.request(
+        "call_start",
+        json!({"chat_id": ac, "kind": "voice", "sdp": sdp}),
+    );
     assert_ws_error(&r, &["blocked"]);
     let sdp = dc.offer();
-    let r = dc.request("call_start", json!({"chat_id": ac, "kind": "voice", "sdp": sdp}));
+    let r = dc.request(
+        "call_start",
+        json!({"chat_id": ac, "kind": "voice", "sdp": sdp}),
+    );
     assert_ws_error(&r, &["blocked"]);
     dc.ws.expect_no_frame("call_incoming", QUIET);
 
     // Not a member of the chat.
     let sdp = dc.offer();
-    let r = dc.request("call_start", json!({"chat_id": ab, "kind": "voice", "sdp": sdp}));
+    let r = dc.request(
+        "call_start",
+        json!({"chat_id": ab, "kind": "voice", "sdp": sdp}),
+    );
     assert_ws_error(&r, &["not_found", "not_a_member"]);
 
     // Garbage SDP: typed, nothing rings.
-    let r = da.request("call_start", json!({"chat_id": ab, "kind": "voice", "sdp": "v=garbage"}));
+    let r = da.request(
+        "call_start",
+        json!({"chat_id": ab, "kind": "voice", "sdp": "v=garbage"}),
+    );
     assert_ws_error(&r, &["bad_sdp"]);
-    let r = da.request("call_start", json!({"chat_id": ab, "kind": "voice", "sdp": ""}));
+    let r = da.request(
+        "call_start",
+        json!({"chat_id": ab, "kind": "voice", "sdp": ""}),
+    );
     assert_ws_error(&r, &["validation_failed"]);
-    let r = da.request("call_start", json!({"chat_id": ab, "kind": "fax", "sdp": "x"}));
+    let r = da.request(
+        "call_start",
+        json!({"chat_id": ab, "kind": "fax", "sdp": "x"}),
+    );
     assert_ws_error(&r, &["malformed_json"]);
 
     // A real call, then bad input inside it.
     da.new_peer();
-    let call = da.start(&ab, "voice")["call_id"].as_str().unwrap().to_string();
+    let call = da.start(&ab, "voice")["call_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let a_pid = da.participant_id.clone().unwrap();
     let ring = db.next_call("call_incoming", TIMEOUT);
     assert_eq!(ring["call_id"], json!(call), "nothing rang before: {ring}");
+    let expected_ice: Value = serde_json::from_str(ice).unwrap();
+    assert_eq!(ring["ice_servers"], expected_ice, "{ring}");
+    let config = s.get("/api/calls/config", Some(&b.access));
+    config.expect(200);
+    assert_eq!(config.json["ice_servers"], expected_ice, "{config}");
+    assert_eq!(config.json["ring_timeout_secs"], 45, "{config}");
+    assert_eq!(s.get("/api/calls/config", None).status, 401);
     // A stranger cannot join a 1:1 call or see it.
     let sdp = dc.offer();
     let r = dc.request("call_join", json!({"call_id": call, "sdp": sdp}));
@@ -243,12 +312,18 @@ fn refusals_and_bad_signalling_get_typed_errors_and_the_call_carries_on() {
     // Unknown call.
     let unknown = random_uuid();
     let cand = json!({"candidate": "candidate:1 1 udp 2130706431 127.0.0.1 9 typ host", "sdpMid": "0", "sdpMLineIndex": 0});
-    let r = da.request("call_candidate", json!({"call_id": unknown, "candidate": cand}));
+    let r = da.request(
+        "call_candidate",
+        json!({"call_id": unknown, "candidate": cand}),
+    );
     assert_ws_error(&r, &["call_not_found"]);
     let r = da.request("call_answer", json!({"call_id": unknown, "sdp": "v=0"}));
     assert_ws_error(&r, &["call_not_found"]);
     // Garbage inside the live call.
-    let r = da.request("call_candidate", json!({"call_id": call, "candidate": {"candidate": "nonsense"}}));
+    let r = da.request(
+        "call_candidate",
+        json!({"call_id": call, "candidate": {"candidate": "nonsense"}}),
+    );
     assert_ws_error(&r, &["bad_candidate"]);
     let r = db.request("call_join", json!({"call_id": call, "sdp": "garbage"}));
     assert_ws_error(&r, &["bad_sdp"]);
@@ -263,7 +338,10 @@ fn refusals_and_bad_signalling_get_typed_errors_and_the_call_carries_on() {
     let b_pid = db.participant_id.clone().unwrap();
     db.expect_media(&a_pid, &a.user_id, "audio", 10);
     da.expect_media(&b_pid, &b.user_id, "audio", 10);
-    let r = da.request("call_candidate", json!({"call_id": call, "candidate": {"candidate": "", "sdpMid": "0"}}));
+    let r = da.request(
+        "call_candidate",
+        json!({"call_id": call, "candidate": {"candidate": "", "sdpMid": "0"}}),
+    );
     assert_eq!(r["type"], "ok", "end-of-candidates is accepted: {r}");
     da.request("call_hangup", json!({"call_id": call}));
     assert_eq!(db.next_call("call_ended", TIMEOUT)["outcome"], "answered");

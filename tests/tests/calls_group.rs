@@ -54,7 +54,11 @@ fn group_call_forwards_everyone_to_everyone_and_follows_leaves_and_late_joins() 
 
     // A fourth joins mid-call and receives everyone; everyone receives it.
     let joined = d[3].join(&call_id);
-    assert_eq!(joined["participants"].as_array().unwrap().len(), 2, "{joined}");
+    assert_eq!(
+        joined["participants"].as_array().unwrap().len(),
+        2,
+        "{joined}"
+    );
     for j in [0, 2] {
         let (from_pid, from_user) = (pid(&d[j]), users[j].user_id.clone());
         d[3].expect_media(&from_pid, &from_user, "audio", 10);

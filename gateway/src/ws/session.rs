@@ -269,8 +269,7 @@ impl WsSession {
             }
             Request::CallStart(r) => {
                 let (calls, handle) = (self.calls.clone(), self.handle.clone());
-                let fut =
-                    async move { calls.start(&handle, r.chat_id, r.kind, r.sdp).await };
+                let fut = async move { calls.start(&handle, r.chat_id, r.kind, r.sdp).await };
                 ctx.spawn(
                     fut.into_actor(self)
                         .map(move |result, act, _| match result {
@@ -316,8 +315,7 @@ impl WsSession {
                     return;
                 }
                 let (calls, handle) = (self.calls.clone(), self.handle.clone());
-                let fut =
-                    async move { calls.media(&handle, r.call_id, r.muted, r.camera).await };
+                let fut = async move { calls.media(&handle, r.call_id, r.muted, r.camera).await };
                 self.call_ok(id, fut, ctx);
             }
             Request::Chats(_) => {
