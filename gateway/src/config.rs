@@ -453,6 +453,45 @@ mod tests {
     }
 
     #[test]
+    fn calls_section_env_and_validation() {
+        let mut c: Config = toml::from_str(
+            "[calls]\nring_timeout_secs = 30\nudp_port_min = 50000\nudp_port_max = 50099\n\
+             [[calls.ice_servers]]\nurls = [\"stun:stun.example.org\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.calls.reconnect_grace_secs, 15);
+        assert_eq!(c.calls.ice_servers[0].urls, vec!["stun:stun.example.org"]);
+        c.apply_env(|n| match n {
+            "CONFAB_CALLS_UDP_IPS" => Some("127.0.0.1, 10.0.0.5".into()),
+            "CONFAB_CALLS_PUBLIC_IP" => Some("203.0.113.7".into()),
+            "CONFAB_CALLS_ICE_SERVERS" => {
+                Some(r#"[{"urls":["turn:t"],"username":"u","credential":"p"}]"#.into())
+            }
+            _ => None,
+        })
+        .unwrap();
+        assert!(c.validate().is_ok());
+        let sfu = c.sfu();
+        assert_eq!(sfu.bind_ips.len(), 2);
+        assert_eq!((sfu.port_min, sfu.port_max), (50000, 50099));
+        assert_eq!(sfu.public_ip, Some([203, 0, 113, 7].into()));
+        assert_eq!(
+            c.call_config().ice_servers[0].username.as_deref(),
+            Some("u")
+        );
+        c.calls.udp_port_max = 49000;
+        assert!(c.validate().is_err(), "an empty port range is refused");
+        let err = Config::default()
+            .apply_env(|n| (n == "CONFAB_CALLS_ICE_SERVERS").then(|| "[{}]".to_string()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("CONFAB_CALLS_ICE_SERVERS"),
+            "{err}"
+        );
+        assert!(toml::from_str::<Config>("[calls]\nring_timeout = 3\n").is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
     }

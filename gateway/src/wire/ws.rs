@@ -592,6 +592,43 @@ mod tests {
     }
 
     #[test]
+    fn call_frames_parse_strictly() {
+        let code = |t: &str| parse(t.as_bytes()).map(|_| "ok").unwrap_or_else(|e| e.code);
+        let call = "01a214ca-71b1-70ff-a60d-d249a6fdfd07";
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_start","chat_id":"{call}","kind":"video","sdp":"v=0"}}"#
+            )),
+            "ok"
+        );
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_start","chat_id":"{call}","kind":"fax","sdp":"v=0"}}"#
+            )),
+            "malformed_json"
+        );
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_candidate","call_id":"{call}","candidate":"x"}}"#
+            )),
+            "malformed_json",
+            "a candidate is an RTCIceCandidateInit object"
+        );
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_media","call_id":"{call}","muted":true}}"#
+            )),
+            "ok"
+        );
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_hangup","call_id":"{call}","x":1}}"#
+            )),
+            "malformed_json"
+        );
+    }
+
+    #[test]
     fn send_parses_content() {
         let (id, req) = parse(
             br#"{"v":1,"id":"r1","type":"send","chat_id":"01a214ca-71b1-70ff-a60d-d249a6fdfd07","client_id":"c1","content":{"kind":"text","text":"hi"}}"#,
