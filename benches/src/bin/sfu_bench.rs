@@ -78,12 +78,19 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// What the receivers saw; `measuring` gates the window.
-#[derive(Default)]
+/// What the receivers saw of the packets *sent* inside the window `[start_us, end_us)`
+/// (µs since the epoch; `end_us` is `u64::MAX` while the window is open).
 struct Observed {
-    measuring: AtomicBool,
+    start_us: AtomicU64,
+    end_us: AtomicU64,
     received: AtomicU64,
     latencies_us: Mutex<Vec<u32>>,
+}
+
+impl Observed {
+    fn in_window(&self, us: u64) -> bool {
+        us >= self.start_us.load(Ordering::Relaxed) && us < self.end_us.load(Ordering::Relaxed)
+    }
 }
 
 struct Participant {
@@ -98,12 +105,15 @@ async fn join(
 ) -> Result<Participant, String> {
     let seen = Arc::clone(observed);
     let hook: PacketHook = Arc::new(move |_stream, _track, packet| {
-        if !seen.measuring.load(Ordering::Relaxed) || packet.payload.len() < 8 {
+        if packet.payload.len() < 8 {
             return;
         }
         let mut sent = [0u8; 8];
         sent.copy_from_slice(&packet.payload[..8]);
         let sent_us = u64::from_be_bytes(sent);
+        if !seen.in_window(sent_us) {
+            return;
+        }
         let now_us = epoch.elapsed().as_micros() as u64;
         seen.received.fetch_add(1, Ordering::Relaxed);
         let mut l = seen.latencies_us.lock().unwrap_or_else(|e| e.into_inner());
@@ -190,7 +200,12 @@ async fn run(args: Args) -> Result<(), String> {
     let sfu = Sfu::start(SfuConfig::default()).map_err(|e| e.to_string())?;
     let room = sfu.room(Uuid::new_v4());
     let epoch = Instant::now();
-    let observed = Arc::new(Observed::default());
+    let observed = Arc::new(Observed {
+        start_us: AtomicU64::new(u64::MAX),
+        end_us: AtomicU64::new(u64::MAX),
+        received: AtomicU64::new(0),
+        latencies_us: Mutex::new(Vec::new()),
+    });
 
     let setup = Instant::now();
     let mut publishers = Vec::new();
@@ -227,7 +242,7 @@ async fn run(args: Args) -> Result<(), String> {
                 tick.tick().await;
                 let now_us = epoch.elapsed().as_micros() as u64;
                 payload[..8].copy_from_slice(&now_us.to_be_bytes());
-                let measuring = observed.measuring.load(Ordering::Relaxed);
+                let measuring = observed.in_window(now_us);
                 if peer.send_video(&payload, n % 8 == 7).await.is_ok() && measuring {
                     sent.fetch_add(1, Ordering::Relaxed);
                 }
@@ -261,14 +276,18 @@ async fn run(args: Args) -> Result<(), String> {
     let forwarded_before = metrics::get().rtp_packets_forwarded.get();
     let (sfu0, other0) = cpu_ticks();
     let t0 = Instant::now();
-    observed.measuring.store(true, Ordering::Relaxed);
+    observed
+        .start_us
+        .store(epoch.elapsed().as_micros() as u64, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    observed.measuring.store(false, Ordering::Relaxed);
+    observed
+        .end_us
+        .store(epoch.elapsed().as_micros() as u64, Ordering::Relaxed);
     let elapsed = t0.elapsed().as_secs_f64();
     let (sfu1, other1) = cpu_ticks();
     let forwarded = metrics::get().rtp_packets_forwarded.get() - forwarded_before;
     // Packets sent at the end of the window are still in flight: let them land.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);
 
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
@@ -278,6 +297,13 @@ async fn run(args: Args) -> Result<(), String> {
     let sent = sent.load(Ordering::Relaxed);
     let expected = sent * (args.publishers - 1 + args.subscribers) as u64;
     let received = observed.received.load(Ordering::Relaxed);
+    let late = {
+        let l = observed
+            .latencies_us
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        l.iter().filter(|&&us| us > 1_000_000).count()
+    };
     let loss = if expected == 0 {
         0.0
     } else {
@@ -324,7 +350,7 @@ async fn run(args: Args) -> Result<(), String> {
         percentile(&lat, 0.99),
         percentile(&lat, 1.0)
     );
-    println!("loss                         {loss:.2} % ({received} of {expected})");
+    println!("loss                         {loss:.2} % ({received} of {expected}; {late} later than 1 s)");
 
     for p in everyone {
         p.peer.close().await;
