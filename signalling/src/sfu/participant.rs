@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RtpCodecKind};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
@@ -24,6 +25,9 @@ use super::{metrics, SfuError, SfuEvent};
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(200);
 /// Payload type not negotiated yet on a subscriber leg: packets for it are skipped.
 const NO_PAYLOAD_TYPE: u16 = u16::MAX;
+/// Packets a subscriber leg may fall behind before its own packets are dropped (about 1 s of
+/// 1 Mbit/s video): one slow leg never stalls the publisher's other legs.
+const LEG_QUEUE: usize = 128;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -221,7 +225,6 @@ impl Published {
     }
 
     async fn forward(self: Arc<Self>) {
-        let m = metrics::get();
         while let Some(event) = self.remote.poll().await {
             let mut packet = match event {
                 TrackRemoteEvent::OnRtpPacket(packet) => packet,
@@ -246,10 +249,8 @@ impl Published {
                 let mut out = packet.clone();
                 out.header.ssrc = down.ssrc;
                 out.header.payload_type = pt as u8;
-                if down.track.write_rtp(out).await.is_ok() {
-                    m.rtp_packets_forwarded.inc();
-                    m.rtp_bytes_forwarded.inc_by(size);
-                }
+                // A full leg queue drops for that subscriber alone.
+                let _ = down.queue.try_send((out, size));
             }
         }
     }
@@ -315,6 +316,9 @@ pub(crate) struct Downstream {
     pub(crate) sender: Arc<dyn RtpSender>,
     ssrc: u32,
     payload_type: AtomicU16,
+    /// Packets (and their sizes) waiting for this leg's writer task.
+    queue: tokio::sync::mpsc::Sender<(rtp::Packet, u64)>,
+    writer: AbortHandle,
     keyframe_relay: Mutex<Option<AbortHandle>>,
 }
 
@@ -325,12 +329,26 @@ impl Downstream {
         sender: Arc<dyn RtpSender>,
         ssrc: u32,
     ) -> Downstream {
+        let (queue, mut packets) = tokio::sync::mpsc::channel::<(rtp::Packet, u64)>(LEG_QUEUE);
+        let out = Arc::clone(&track);
+        let writer = tokio::spawn(async move {
+            let m = metrics::get();
+            while let Some((packet, size)) = packets.recv().await {
+                if out.write_rtp(packet).await.is_ok() {
+                    m.rtp_packets_forwarded.inc();
+                    m.rtp_bytes_forwarded.inc_by(size);
+                }
+            }
+        })
+        .abort_handle();
         Downstream {
             subscriber,
             track,
             sender,
             ssrc,
             payload_type: AtomicU16::new(NO_PAYLOAD_TYPE),
+            queue,
+            writer,
             keyframe_relay: Mutex::new(None),
         }
     }
@@ -351,6 +369,7 @@ impl Downstream {
     }
 
     pub(crate) fn stop(&self) {
+        self.writer.abort();
         if let Some(task) = lock(&self.keyframe_relay).take() {
             task.abort();
         }
