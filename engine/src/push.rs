@@ -38,6 +38,10 @@ pub enum PushKind {
     Hidden { chat_id: Uuid, seqs: Vec<u64> },
     /// A status posted or deleted by someone whose audience the recipient is in.
     Status(crate::status::StatusPush),
+    /// A frame its producer encoded itself (call signalling, `confab-signalling`), sent as is.
+    /// Node-local (calls live on one node), so never sent to other nodes.
+    #[serde(skip)]
+    Frame(Bytes),
 }
 
 #[derive(Debug)]

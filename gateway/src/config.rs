@@ -23,6 +23,7 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     pub cluster: ClusterConfig,
     pub status: StatusConfig,
+    pub calls: CallsConfig,
 }
 
 /// Several nodes as one service (docs/ARCHITECTURE.md "Scaling out"). Needs the scylla store.
@@ -123,6 +124,44 @@ impl Default for StatusConfig {
     }
 }
 
+/// Voice and video calls: ringing, reconnection, and the embedded SFU's UDP sockets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallsConfig {
+    /// Seconds an unanswered call rings before it ends as missed. `CONFAB_CALLS_RING_TIMEOUT_SECS`.
+    pub ring_timeout_secs: u64,
+    /// Seconds a participant whose socket dropped may rejoin before being removed.
+    /// `CONFAB_CALLS_RECONNECT_GRACE_SECS`.
+    pub reconnect_grace_secs: u64,
+    /// IPs the SFU binds its UDP sockets on; `0.0.0.0` = every non-loopback interface.
+    /// `CONFAB_CALLS_UDP_IPS` (comma-separated).
+    pub udp_ips: Vec<std::net::IpAddr>,
+    /// Inclusive UDP port range of the SFU (one port per participant); both 0 = ephemeral.
+    /// `CONFAB_CALLS_UDP_PORT_MIN`, `CONFAB_CALLS_UDP_PORT_MAX`.
+    pub udp_port_min: u16,
+    pub udp_port_max: u16,
+    /// The public IP announced in the SFU's candidates (server behind 1:1 NAT).
+    /// `CONFAB_CALLS_PUBLIC_IP`.
+    pub public_ip: Option<std::net::IpAddr>,
+    /// STUN/TURN servers handed to clients (`[[calls.ice_servers]]` with `urls`, `username`,
+    /// `credential`). `CONFAB_CALLS_ICE_SERVERS` (the same list as JSON).
+    pub ice_servers: Vec<confab_signalling::call::IceServer>,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        Self {
+            ring_timeout_secs: 45,
+            reconnect_grace_secs: 15,
+            udp_ips: vec![std::net::IpAddr::from([0, 0, 0, 0])],
+            udp_port_min: 0,
+            udp_port_max: 0,
+            public_ip: None,
+            ice_servers: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChatConfig {
@@ -213,6 +252,7 @@ impl Default for Config {
             notifications: NotificationsConfig::default(),
             cluster: ClusterConfig::default(),
             status: StatusConfig::default(),
+            calls: CallsConfig::default(),
         }
     }
 }
@@ -295,6 +335,24 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The SFU's settings, from `[calls]`.
+    pub fn sfu(&self) -> confab_signalling::sfu::SfuConfig {
+        confab_signalling::sfu::SfuConfig {
+            bind_ips: self.calls.udp_ips.clone(),
+            port_min: self.calls.udp_port_min,
+            port_max: self.calls.udp_port_max,
+            public_ip: self.calls.public_ip,
+        }
+    }
+
+    pub fn call_config(&self) -> confab_signalling::call::CallConfig {
+        confab_signalling::call::CallConfig {
+            ring_timeout: std::time::Duration::from_secs(self.calls.ring_timeout_secs),
+            reconnect_grace: std::time::Duration::from_secs(self.calls.reconnect_grace_secs),
+            ice_servers: self.calls.ice_servers.clone(),
+        }
+    }
+
     /// Defaults, then `file` if given, then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match file {
@@ -386,10 +444,57 @@ impl Config {
         env!("CONFAB_CLUSTER_FORWARD_TIMEOUT_MS" => c.forward_timeout_ms);
         env!("CONFAB_STATUS_TTL_SECS" => self.status.ttl_secs);
         env!("CONFAB_STATUS_SWEEP_INTERVAL_SECS" => self.status.sweep_interval_secs);
+        env!("CONFAB_CALLS_RING_TIMEOUT_SECS" => self.calls.ring_timeout_secs);
+        env!("CONFAB_CALLS_RECONNECT_GRACE_SECS" => self.calls.reconnect_grace_secs);
+        if let Some(v) = var("CONFAB_CALLS_UDP_IPS") {
+            self.calls.udp_ips = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|ip| parse("CONFAB_CALLS_UDP_IPS", ip.to_owned()))
+                .collect::<Result<_, _>>()?;
+        }
+        env!("CONFAB_CALLS_UDP_PORT_MIN" => self.calls.udp_port_min);
+        env!("CONFAB_CALLS_UDP_PORT_MAX" => self.calls.udp_port_max);
+        if let Some(v) = var("CONFAB_CALLS_PUBLIC_IP") {
+            self.calls.public_ip = match v.trim() {
+                "" => None,
+                ip => Some(parse("CONFAB_CALLS_PUBLIC_IP", ip.to_owned())?),
+            };
+        }
+        if let Some(v) = var("CONFAB_CALLS_ICE_SERVERS") {
+            self.calls.ice_servers = serde_json::from_str(&v).map_err(|e| ConfigError::Env {
+                var: "CONFAB_CALLS_ICE_SERVERS",
+                message: e.to_string(),
+            })?;
+        }
         Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        let calls = &self.calls;
+        if calls.ring_timeout_secs == 0 || calls.reconnect_grace_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "calls: ring_timeout_secs and reconnect_grace_secs must be at least 1".into(),
+            ));
+        }
+        if calls.udp_ips.is_empty() {
+            return Err(ConfigError::Invalid(
+                "calls.udp_ips: at least one IP".into(),
+            ));
+        }
+        let ephemeral = calls.udp_port_min == 0 && calls.udp_port_max == 0;
+        if !ephemeral && (calls.udp_port_min == 0 || calls.udp_port_min > calls.udp_port_max) {
+            return Err(ConfigError::Invalid(
+                "calls.udp_port_min..udp_port_max: a non-empty range of non-zero ports (or both 0)"
+                    .into(),
+            ));
+        }
+        if calls.ice_servers.iter().any(|s| s.urls.is_empty()) {
+            return Err(ConfigError::Invalid(
+                "calls.ice_servers: every server needs at least one url".into(),
+            ));
+        }
         match self.storage.backend.as_str() {
             "embedded" => {}
             "scylla" => {
@@ -543,6 +648,45 @@ mod tests {
         c.validate().unwrap();
         c.status.sweep_interval_secs = 0;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn calls_section_env_and_validation() {
+        let mut c: Config = toml::from_str(
+            "[calls]\nring_timeout_secs = 30\nudp_port_min = 50000\nudp_port_max = 50099\n\
+             [[calls.ice_servers]]\nurls = [\"stun:stun.example.org\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.calls.reconnect_grace_secs, 15);
+        assert_eq!(c.calls.ice_servers[0].urls, vec!["stun:stun.example.org"]);
+        c.apply_env(|n| match n {
+            "CONFAB_CALLS_UDP_IPS" => Some("127.0.0.1, 10.0.0.5".into()),
+            "CONFAB_CALLS_PUBLIC_IP" => Some("203.0.113.7".into()),
+            "CONFAB_CALLS_ICE_SERVERS" => {
+                Some(r#"[{"urls":["turn:t"],"username":"u","credential":"p"}]"#.into())
+            }
+            _ => None,
+        })
+        .unwrap();
+        assert!(c.validate().is_ok());
+        let sfu = c.sfu();
+        assert_eq!(sfu.bind_ips.len(), 2);
+        assert_eq!((sfu.port_min, sfu.port_max), (50000, 50099));
+        assert_eq!(sfu.public_ip, Some([203, 0, 113, 7].into()));
+        assert_eq!(
+            c.call_config().ice_servers[0].username.as_deref(),
+            Some("u")
+        );
+        c.calls.udp_port_max = 49000;
+        assert!(c.validate().is_err(), "an empty port range is refused");
+        let err = Config::default()
+            .apply_env(|n| (n == "CONFAB_CALLS_ICE_SERVERS").then(|| "[{}]".to_string()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("CONFAB_CALLS_ICE_SERVERS"),
+            "{err}"
+        );
+        assert!(toml::from_str::<Config>("[calls]\nring_timeout = 3\n").is_err());
     }
 
     #[test]

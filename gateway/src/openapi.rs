@@ -33,6 +33,7 @@ use crate::api;
         api::notifications::list, api::notifications::read,
         api::statuses::post, api::statuses::feed, api::statuses::mine, api::statuses::get_privacy,
         api::statuses::put_privacy, api::statuses::view, api::statuses::viewers, api::statuses::delete,
+        api::calls::list, api::calls::settings,
         api::moderation::report, api::moderation::reports, api::moderation::disable, api::moderation::enable,
         crate::health::healthz, crate::health::readyz,
     ),
@@ -48,6 +49,7 @@ use crate::api;
         (name = "broadcasts", description = "Broadcast lists: send once, each recipient gets it in their 1:1 chat"),
         (name = "notifications", description = "My notification inbox (the default notification provider)"),
         (name = "statuses", description = "Status stories: 24-hour posts to my contacts (live pushes: WebSocket `status`, `status_deleted`)"),
+        (name = "calls", description = "Call history and call settings (signalling: WebSocket /ws, docs/PROTOCOL.md)"),
         (name = "moderation", description = "Reports, and account review by server admins"),
         (name = "ops", description = "Health and readiness"),
     )

@@ -62,10 +62,26 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         cluster,
     );
     engine.start_status_sweeper();
+    let sfu = match confab_signalling::sfu::Sfu::start(config.sfu()) {
+        Ok(sfu) => Some(sfu),
+        Err(e) => {
+            tracing::error!(error = %e, "the SFU did not start: calls are unavailable");
+            None
+        }
+    };
+    let calls = confab_signalling::call::Calls::new(
+        engine.clone(),
+        sfu,
+        config.call_config(),
+        std::sync::Arc::new(confab_signalling::call::NotifyObserver(
+            engine.notifier.clone(),
+        )),
+    );
     let rl = &config.rate_limit;
     let state = web::Data::new(AppState {
         store,
         engine: engine.clone(),
+        calls: calls.clone(),
         tokens: TokenService::new(
             &key,
             config.auth.access_ttl_secs,
@@ -127,11 +143,12 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down: closing sockets, finishing requests");
         if let Some(cluster) = &engine.cluster {
             // Leave the registry first: the chats this node orders move at once.
             cluster.leave().await;
         }
+        tracing::info!("shutting down: ending calls, closing sockets, finishing requests");
+        calls.shutdown();
         engine
             .router
             .close_all(close::SHUTDOWN, "server shutting down");

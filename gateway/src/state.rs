@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use confab_engine::Engine;
+use confab_signalling::call::Calls;
 use confab_storage::Store;
 
 use crate::auth::TokenService;
@@ -12,6 +13,7 @@ use crate::ratelimit::RateLimiter;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub engine: Arc<Engine>,
+    pub calls: Arc<Calls>,
     pub tokens: TokenService,
     pub limits: Limits,
     pub config: Config,

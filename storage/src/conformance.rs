@@ -54,7 +54,8 @@ macro_rules! conformance_tests {
             notifications_inbox,
             writers_are_fenced_by_claims,
             statuses_fan_out_views_and_delete,
-            statuses_expire_and_are_purged
+            statuses_expire_and_are_purged,
+            calls_listed_for_everyone_concerned_newest_first
         );
     };
     (@each $make:expr; $($name:ident),*) => {$(
@@ -1558,4 +1559,113 @@ pub async fn statuses_expire_and_are_purged(store: &dyn Store) {
         "nothing left to purge"
     );
     assert_eq!(store.status(long.id, posted).await.unwrap(), Some(long));
+}
+
+fn call(chat_id: Uuid, initiator: Uuid, invited: Vec<Uuid>, started_at: Millis) -> CallRecord {
+    CallRecord {
+        id: Uuid::now_v7(),
+        chat_id,
+        kind: CallKind::Voice,
+        initiator,
+        invited,
+        participants: vec![CallParticipant {
+            user_id: initiator,
+            joined_at: started_at,
+            left_at: started_at + 5_000,
+        }],
+        started_at,
+        answered_at: Some(started_at + 1_000),
+        ended_at: started_at + 5_000,
+        duration_ms: 4_000,
+        outcome: CallOutcome::Answered,
+    }
+}
+
+pub async fn calls_listed_for_everyone_concerned_newest_first(store: &dyn Store) {
+    let a = new_user(store, "call_a").await;
+    let b = new_user(store, "call_b").await;
+    let c = new_user(store, "call_c").await;
+    let chat = Uuid::now_v7();
+    let mut recorded = Vec::new();
+    for i in 0..5i64 {
+        let mut record = call(chat, a.id, vec![b.id], NOW + i * 60_000);
+        if i == 4 {
+            record.outcome = CallOutcome::Missed;
+            record.answered_at = None;
+            record.duration_ms = 0;
+            record.kind = CallKind::Video;
+        }
+        store.record_call(record.clone()).await.unwrap();
+        recorded.push(record);
+    }
+    // Two calls starting in the same millisecond are both listed.
+    let twin = call(chat, b.id, vec![a.id], NOW + 4 * 60_000);
+    store.record_call(twin.clone()).await.unwrap();
+    let mut newest_first: Vec<CallRecord> = recorded.iter().rev().cloned().collect();
+    newest_first.insert(0, twin.clone());
+    newest_first[..2].sort_by_key(|r| std::cmp::Reverse(r.id));
+
+    for who in [a.id, b.id] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .calls(who, PageRequest { after, limit: 2 })
+                .await
+                .unwrap();
+            assert!(page.items.len() <= 2);
+            seen.extend(page.items);
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(
+            seen, newest_first,
+            "every call once, newest first, as recorded"
+        );
+    }
+    assert!(
+        store
+            .calls(
+                c.id,
+                PageRequest {
+                    after: None,
+                    limit: 10
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "only the people a call concerned see it"
+    );
+    // Recording the same call again replaces it.
+    let mut again = recorded[0].clone();
+    again.outcome = CallOutcome::Failed;
+    store.record_call(again.clone()).await.unwrap();
+    let all = store
+        .calls(
+            b.id,
+            PageRequest {
+                after: None,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 6);
+    assert_eq!(all.items.last(), Some(&again));
+    assert!(matches!(
+        store
+            .calls(
+                a.id,
+                PageRequest {
+                    after: Some("nope".into()),
+                    limit: 2
+                }
+            )
+            .await,
+        Err(StoreError::InvalidCursor)
+    ));
 }

@@ -191,6 +191,7 @@ pub trait Store:
     + BroadcastStore
     + NotificationStore
     + StatusStore
+    + CallStore
 {
     /// `"embedded"` or `"scylla"`, for metrics and `/readyz`.
     fn backend(&self) -> &'static str;
@@ -307,4 +308,13 @@ pub trait ReceiptStore: Send + Sync {
 pub trait PresenceStore: Send + Sync {
     async fn set_last_seen(&self, user_id: Uuid, at: Millis) -> StoreResult<()>;
     async fn last_seen(&self, user_id: Uuid) -> StoreResult<Option<Millis>>;
+}
+
+#[async_trait]
+pub trait CallStore: Send + Sync {
+    /// Stores a finished call, listed in the history of everyone in `call.invited` (and every
+    /// participant). Recording the same call id again replaces it.
+    async fn record_call(&self, call: CallRecord) -> StoreResult<()>;
+    /// `user`'s calls, newest start first.
+    async fn calls(&self, user: Uuid, page: PageRequest) -> StoreResult<Page<CallRecord>>;
 }

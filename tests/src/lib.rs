@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub use serde_json::{json, Value};
 
+pub mod calls;
 pub mod cluster;
 pub mod ws;
 

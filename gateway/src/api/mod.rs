@@ -5,6 +5,7 @@ pub mod auth;
 pub mod blocks;
 pub mod body;
 pub mod broadcasts;
+pub mod calls;
 pub mod chats;
 pub mod contacts;
 pub mod groups;
@@ -127,6 +128,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(delete().to(messages::unstar)),
             ),
     )
+    .service(resource("/api/calls").route(get().to(calls::list)))
+    .service(resource("/api/calls/config").route(get().to(calls::settings)))
     .service(
         resource("/api/broadcasts")
             .route(get().to(broadcasts::list))

@@ -38,6 +38,13 @@ pub enum Request {
     React(ReactRequest),
     Forward(ForwardRequest),
     Broadcast(BroadcastRequest),
+    CallStart(CallStartRequest),
+    CallJoin(CallSdpRequest),
+    CallDecline(CallRequest),
+    CallHangup(CallRequest),
+    CallAnswer(CallSdpRequest),
+    CallCandidate(CallCandidateRequest),
+    CallMedia(CallMediaRequest),
 }
 
 impl Request {
@@ -59,6 +66,13 @@ impl Request {
             Request::React(_) => "react",
             Request::Forward(_) => "forward",
             Request::Broadcast(_) => "broadcast",
+            Request::CallStart(_) => "call_start",
+            Request::CallJoin(_) => "call_join",
+            Request::CallDecline(_) => "call_decline",
+            Request::CallHangup(_) => "call_hangup",
+            Request::CallAnswer(_) => "call_answer",
+            Request::CallCandidate(_) => "call_candidate",
+            Request::CallMedia(_) => "call_media",
         }
     }
 }
@@ -121,6 +135,47 @@ pub struct BroadcastRequest {
     pub list_id: Uuid,
     pub client_id: String,
     pub content: MessageContent,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallStartRequest {
+    pub chat_id: Uuid,
+    pub kind: confab_storage::CallKind,
+    /// The caller's SDP offer, with every track it publishes.
+    pub sdp: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallRequest {
+    pub call_id: Uuid,
+}
+
+/// `call_join` (an SDP offer) and `call_answer` (an SDP answer to a `call_offer`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSdpRequest {
+    pub call_id: Uuid,
+    pub sdp: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallCandidateRequest {
+    pub call_id: Uuid,
+    /// An `RTCIceCandidateInit`: `{"candidate", "sdpMid", "sdpMLineIndex"}`.
+    pub candidate: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallMediaRequest {
+    pub call_id: Uuid,
+    #[serde(default)]
+    pub muted: Option<bool>,
+    #[serde(default)]
+    pub camera: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,6 +311,13 @@ pub fn parse(text: &[u8]) -> Result<(String, Request), BadFrame> {
         "react" => Request::React(fields(&id, object)?),
         "forward" => Request::Forward(fields(&id, object)?),
         "broadcast" => Request::Broadcast(fields(&id, object)?),
+        "call_start" => Request::CallStart(fields(&id, object)?),
+        "call_join" => Request::CallJoin(fields(&id, object)?),
+        "call_decline" => Request::CallDecline(fields(&id, object)?),
+        "call_hangup" => Request::CallHangup(fields(&id, object)?),
+        "call_answer" => Request::CallAnswer(fields(&id, object)?),
+        "call_candidate" => Request::CallCandidate(fields(&id, object)?),
+        "call_media" => Request::CallMedia(fields(&id, object)?),
         other => {
             let shown: String = other.chars().take(32).collect();
             return Err(bad(
@@ -352,6 +414,7 @@ fn receipt_kind(k: ReceiptKind) -> &'static str {
 pub fn encode_push(kind: &PushKind) -> Bytes {
     match kind {
         PushKind::Event(e) => frame("event", None, EventBody::new(e)),
+        PushKind::Frame(bytes) => bytes.clone(),
         PushKind::Receipt {
             chat_id,
             user_id,
@@ -538,6 +601,43 @@ mod tests {
         assert_eq!(code(r#"{"v":1,"id":"a","type":"ping"}"#), "ok");
         let err = parse(br#"{"v":1,"id":"r9","type":"fly"}"#).unwrap_err();
         assert_eq!(err.id.as_deref(), Some("r9"));
+    }
+
+    #[test]
+    fn call_frames_parse_strictly() {
+        let code = |t: &str| parse(t.as_bytes()).map(|_| "ok").unwrap_or_else(|e| e.code);
+        let call = "01a214ca-71b1-70ff-a60d-d249a6fdfd07";
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_start","chat_id":"{call}","kind":"video","sdp":"v=0"}}"#
+            )),
+            "ok"
+        );
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_start","chat_id":"{call}","kind":"fax","sdp":"v=0"}}"#
+            )),
+            "malformed_json"
+        );
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_candidate","call_id":"{call}","candidate":"x"}}"#
+            )),
+            "malformed_json",
+            "a candidate is an RTCIceCandidateInit object"
+        );
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_media","call_id":"{call}","muted":true}}"#
+            )),
+            "ok"
+        );
+        assert_eq!(
+            code(&format!(
+                r#"{{"v":1,"id":"a","type":"call_hangup","call_id":"{call}","x":1}}"#
+            )),
+            "malformed_json"
+        );
     }
 
     #[test]

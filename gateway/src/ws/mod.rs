@@ -49,6 +49,7 @@ pub async fn endpoint(
         .ok_or_else(|| ApiError::Validation("websocket handshake: no Sec-WebSocket-Key".into()))?;
     let (out, rx) = mpsc::channel(OUTBOUND_QUEUE);
     let engine = state.engine.clone();
+    let calls = state.calls.clone();
     let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     session::WsSession::create(move |ctx| {
         ctx.add_stream(io::Incoming::new(payload));
@@ -59,7 +60,7 @@ pub async fn endpoint(
             out,
             control: ctx.address().recipient(),
         };
-        session::WsSession::new(engine, handle)
+        session::WsSession::new(engine, calls, handle)
     });
     tracing::debug!(conn_id, user_id = %authed.user_id, "websocket open");
     Ok(HttpResponse::SwitchingProtocols()

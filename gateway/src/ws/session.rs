@@ -12,6 +12,7 @@ use bytes::Bytes;
 use confab_engine::chats::MAX_SYNC_LIMIT;
 use confab_engine::push::{close, CloseSession, Offer, Outbound, SessionHandle};
 use confab_engine::{Engine, EngineError};
+use confab_signalling::call::{CallError, Calls};
 use confab_storage::ReceiptKind;
 use uuid::Uuid;
 
@@ -32,6 +33,7 @@ const DEFAULT_SYNC_LIMIT: usize = 200;
 
 pub struct WsSession {
     engine: Arc<Engine>,
+    calls: Arc<Calls>,
     handle: SessionHandle,
     last_heard: Instant,
     tokens: f64,
@@ -42,9 +44,10 @@ pub struct WsSession {
 }
 
 impl WsSession {
-    pub fn new(engine: Arc<Engine>, handle: SessionHandle) -> Self {
+    pub fn new(engine: Arc<Engine>, calls: Arc<Calls>, handle: SessionHandle) -> Self {
         WsSession {
             engine,
+            calls,
             handle,
             last_heard: Instant::now(),
             tokens: RATE_BURST,
@@ -264,6 +267,57 @@ impl WsSession {
                         }),
                 );
             }
+            Request::CallStart(r) => {
+                let (calls, handle) = (self.calls.clone(), self.handle.clone());
+                let fut = async move { calls.start(&handle, r.chat_id, r.kind, r.sdp).await };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok(joined) => act.send(joined.frame("call_started", &id)),
+                            Err(e) => act.call_error(&id, &e),
+                        }),
+                );
+            }
+            Request::CallJoin(r) => {
+                let (calls, handle) = (self.calls.clone(), self.handle.clone());
+                let fut = async move { calls.join(&handle, r.call_id, r.sdp).await };
+                ctx.spawn(
+                    fut.into_actor(self)
+                        .map(move |result, act, _| match result {
+                            Ok(joined) => act.send(joined.frame("call_joined", &id)),
+                            Err(e) => act.call_error(&id, &e),
+                        }),
+                );
+            }
+            Request::CallDecline(r) => {
+                let calls = self.calls.clone();
+                self.call_ok(id, async move { calls.decline(me, r.call_id).await }, ctx);
+            }
+            Request::CallHangup(r) => {
+                let (calls, handle) = (self.calls.clone(), self.handle.clone());
+                let fut = async move { calls.hang_up(&handle, r.call_id).await };
+                self.call_ok(id, fut, ctx);
+            }
+            Request::CallAnswer(r) => {
+                let (calls, handle) = (self.calls.clone(), self.handle.clone());
+                let fut = async move { calls.answer(&handle, r.call_id, r.sdp).await };
+                self.call_ok(id, fut, ctx);
+            }
+            Request::CallCandidate(r) => {
+                let (calls, handle) = (self.calls.clone(), self.handle.clone());
+                let candidate = serde_json::Value::Object(r.candidate).to_string();
+                let fut = async move { calls.candidate(&handle, r.call_id, candidate).await };
+                self.call_ok(id, fut, ctx);
+            }
+            Request::CallMedia(r) => {
+                if r.muted.is_none() && r.camera.is_none() {
+                    self.error(Some(&id), "validation_failed", "give muted, camera or both");
+                    return;
+                }
+                let (calls, handle) = (self.calls.clone(), self.handle.clone());
+                let fut = async move { calls.media(&handle, r.call_id, r.muted, r.camera).await };
+                self.call_ok(id, fut, ctx);
+            }
             Request::Chats(_) => {
                 let fut = async move { engine.chat_list(me).await };
                 ctx.spawn(
@@ -275,6 +329,26 @@ impl WsSession {
                 );
             }
         }
+    }
+
+    fn call_error(&self, id: &str, e: &CallError) {
+        self.error(Some(id), e.code(), &e.to_string());
+    }
+
+    /// Answers a call request with `ok` or its typed error.
+    fn call_ok(
+        &mut self,
+        id: String,
+        fut: impl std::future::Future<Output = Result<(), CallError>> + 'static,
+        ctx: &mut Context<Self>,
+    ) {
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(move |result, act, _| match result {
+                    Ok(()) => act.send(wire::ok(&id)),
+                    Err(e) => act.call_error(&id, &e),
+                }),
+        );
     }
 
     /// Answers a timeline change with `sent` (its event's seq).
@@ -430,6 +504,7 @@ impl Actor for WsSession {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        self.calls.session_closed(self.handle.conn_id);
         let engine = self.engine.clone();
         let (user, conn) = (self.handle.user_id, self.handle.conn_id);
         actix::spawn(async move { engine.disconnect(user, conn).await });

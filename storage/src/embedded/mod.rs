@@ -7,6 +7,7 @@
 //! reads for timelines and paged lists. Reads run on tokio's blocking pool, off the async threads;
 //! writes go through one writer thread that group-commits them (see [`writer`]).
 
+mod calls;
 mod chats;
 mod codec;
 mod invites_and_groups;

@@ -10,11 +10,11 @@ use crate::model::*;
 use crate::{PrefsStore, ReportStore, StoreError, StoreResult};
 
 /// Newest-first lists key by `u64::MAX - time`: the cursor is the last key, in hex.
-fn desc_cursor(key: u64, tie: u128) -> String {
+pub(super) fn desc_cursor(key: u64, tie: u128) -> String {
     format!("{key:016x}{tie:032x}")
 }
 
-fn parse_desc_cursor(cursor: Option<&str>) -> StoreResult<Option<(u64, u128)>> {
+pub(super) fn parse_desc_cursor(cursor: Option<&str>) -> StoreResult<Option<(u64, u128)>> {
     let Some(c) = cursor else { return Ok(None) };
     if c.len() != 48 {
         return Err(StoreError::InvalidCursor);

@@ -85,6 +85,8 @@ pub const STATUS_VIEWS: TableDefinition<(u128, u128), i64> = TableDefinition::ne
 pub const STATUS_EXPIRY: TableDefinition<(u64, u128), ()> = TableDefinition::new("status_expiry");
 /// owner -> `StatusPrivacy` : the default audience of new statuses
 pub const STATUS_PRIVACY: TableDefinition<u128, &[u8]> = TableDefinition::new("status_privacy");
+/// (user, newest-first start order, !call id) -> `CallRecord` : each user's call history
+pub const CALLS: TableDefinition<(u128, u64, u128), &[u8]> = TableDefinition::new("calls");
 /// user id -> last seen (ms)
 pub const LAST_SEEN: TableDefinition<u128, i64> = TableDefinition::new("last_seen");
 
@@ -138,5 +140,6 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     touch(txn, STATUS_VIEWS)?;
     touch(txn, STATUS_EXPIRY)?;
     touch(txn, STATUS_PRIVACY)?;
+    touch(txn, CALLS)?;
     Ok(())
 }

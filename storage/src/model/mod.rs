@@ -1,11 +1,13 @@
 //! The rows the stores hold. Plain data: no behaviour beyond small helpers.
 
 mod account;
+mod call;
 mod chat;
 mod notification;
 mod status;
 
 pub use account::*;
+pub use call::*;
 pub use chat::*;
 pub use notification::*;
 pub use status::*;

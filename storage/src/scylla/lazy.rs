@@ -522,3 +522,14 @@ impl crate::StatusStore for LazyScyllaStore {
         self.get().await?.set_status_privacy(owner, privacy).await
     }
 }
+
+#[async_trait::async_trait]
+impl crate::CallStore for LazyScyllaStore {
+    async fn record_call(&self, call: CallRecord) -> StoreResult<()> {
+        self.get().await?.record_call(call).await
+    }
+
+    async fn calls(&self, user: Uuid, page: PageRequest) -> StoreResult<Page<CallRecord>> {
+        self.get().await?.calls(user, page).await
+    }
+}

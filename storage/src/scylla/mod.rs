@@ -31,6 +31,7 @@
 //! fails with [`StoreError::Unavailable`] naming the contact points.
 
 mod broadcasts;
+mod calls;
 mod chats;
 mod config;
 mod groups;

@@ -53,23 +53,23 @@ fn notifications(name: Option<String>) -> StoreResult<NotificationLevel> {
 }
 
 /// A cursor over a descending key: URL-safe base64 of its fixed-size big-endian bytes.
-fn encode_cursor(parts: &[&[u8]]) -> String {
+pub(super) fn encode_cursor(parts: &[&[u8]]) -> String {
     URL_SAFE_NO_PAD.encode(parts.concat())
 }
 
-fn decode_cursor<const N: usize>(cursor: &str) -> StoreResult<[u8; N]> {
+pub(super) fn decode_cursor<const N: usize>(cursor: &str) -> StoreResult<[u8; N]> {
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| StoreError::InvalidCursor)?;
     <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| StoreError::InvalidCursor)
 }
 
-fn split_i64(bytes: &[u8]) -> StoreResult<i64> {
+pub(super) fn split_i64(bytes: &[u8]) -> StoreResult<i64> {
     let array = <[u8; 8]>::try_from(bytes).map_err(|_| StoreError::InvalidCursor)?;
     Ok(i64::from_be_bytes(array))
 }
 
-fn split_uuid(bytes: &[u8]) -> StoreResult<Uuid> {
+pub(super) fn split_uuid(bytes: &[u8]) -> StoreResult<Uuid> {
     Uuid::from_slice(bytes).map_err(|_| StoreError::InvalidCursor)
 }
 

@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         cql: include_str!("../../schema/0007_statuses.cql"),
     },
     Migration {
+        version: 8,
+        name: "0008_calls.cql",
+        cql: include_str!("../../schema/0008_calls.cql"),
+    },
+    Migration {
         version: 9,
         name: "0009_notifications.cql",
         cql: include_str!("../../schema/0009_notifications.cql"),

@@ -123,6 +123,9 @@ pub(crate) struct Statements {
     pub select_chat_prefs: PreparedStatement,
     pub upsert_chat_prefs: PreparedStatement,
     pub select_user_settings: PreparedStatement,
+    pub insert_call: PreparedStatement,
+    pub calls_first: PreparedStatement,
+    pub calls_after: PreparedStatement,
     pub upsert_broadcast: PreparedStatement,
     pub select_broadcast: PreparedStatement,
     pub select_broadcasts: PreparedStatement,
@@ -734,6 +737,25 @@ impl Statements {
             .await?,
             upsert_notification_reads: p(
                 "INSERT INTO notification_reads (user_id, read_all) VALUES (?, ?)".into(),
+                Idempotent,
+            )
+            .await?,
+            insert_call: p(
+                "INSERT INTO calls_by_user (user_id, started_at, call_id, body) VALUES (?, ?, ?, ?)"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            calls_first: p(
+                "SELECT started_at, call_id, body FROM calls_by_user WHERE user_id = ? LIMIT ?"
+                    .into(),
+                Idempotent,
+            )
+            .await?,
+            calls_after: p(
+                "SELECT started_at, call_id, body FROM calls_by_user \
+                 WHERE user_id = ? AND (started_at, call_id) < (?, ?) LIMIT ?"
+                    .into(),
                 Idempotent,
             )
             .await?,
