@@ -12,6 +12,7 @@ pub mod clock;
 pub mod content;
 mod engine;
 pub mod error;
+pub mod media;
 pub mod message;
 pub mod metrics;
 pub mod personal;

@@ -30,6 +30,7 @@ use crate::api;
         api::messages::starred, api::settings::update_chat, api::settings::get_user, api::settings::put_user,
         api::broadcasts::list, api::broadcasts::create, api::broadcasts::get, api::broadcasts::update,
         api::broadcasts::delete, api::broadcasts::send,
+        api::media::upload, api::media::download, api::media::thumbnail, api::media::gallery,
         api::moderation::report, api::moderation::reports, api::moderation::disable, api::moderation::enable,
         crate::health::healthz, crate::health::readyz,
     ),
@@ -43,6 +44,7 @@ use crate::api;
         (name = "messages", description = "Sending without a socket, and receipts per member"),
         (name = "groups", description = "Group administration and invite links"),
         (name = "broadcasts", description = "Broadcast lists: send once, each recipient gets it in their 1:1 chat"),
+        (name = "media", description = "Uploads (images, video, audio, voice notes, documents, stickers), authorized downloads with ranges, chat galleries"),
         (name = "moderation", description = "Reports, and account review by server admins"),
         (name = "ops", description = "Health and readiness"),
     )

@@ -27,6 +27,8 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("media: {0}")]
+    Media(String),
     #[error("server: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -47,6 +49,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             delete_window: Duration::from_secs(config.chat.delete_window_secs),
         },
     );
+    let media = crate::media::open(&config, store.clone())?;
     let rl = &config.rate_limit;
     let state = web::Data::new(AppState {
         store,
@@ -62,6 +65,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             login_per_account: RateLimiter::new(rl.login_per_account_per_min),
         },
         config: config.clone(),
+        media,
     });
     let (path, query) = api::extractor_config();
     let doc = web::Data::new(openapi::ApiDoc::openapi());

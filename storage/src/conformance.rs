@@ -14,6 +14,9 @@ use uuid::Uuid;
 use crate::model::*;
 use crate::{Store, StoreError};
 
+mod media;
+pub use media::*;
+
 /// Generates one test per conformance check. `$make` is an expression evaluating to a future of
 /// `(Arc<dyn Store>, G)`; `G` is kept alive for the test (e.g. a temporary directory).
 #[macro_export]
@@ -50,7 +53,10 @@ macro_rules! conformance_tests {
             stars_page_newest_first,
             hidden_events_per_user,
             reports_page_newest_first,
-            broadcast_lists_crud
+            broadcast_lists_crud,
+            media_records_roundtrip,
+            media_shares_grant_and_revoke,
+            gallery_pages_newest_first_by_class
         );
     };
     (@each $make:expr; $($name:ident),*) => {$(

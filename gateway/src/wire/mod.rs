@@ -2,6 +2,7 @@
 //! encoding and utoipa for the OpenAPI schema. Field rules live in [`validate`].
 
 pub mod chat;
+pub mod media;
 pub mod rest;
 pub mod validate;
 pub mod ws;

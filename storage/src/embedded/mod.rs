@@ -10,6 +10,7 @@
 mod chats;
 mod codec;
 mod invites_and_groups;
+mod media;
 mod prefs;
 mod receipts;
 mod social;
@@ -44,6 +45,7 @@ impl EmbeddedStore {
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
+        media::create_tables(&txn)?;
         txn.commit()?;
         let db = Arc::new(db);
         Ok(Self {

@@ -2,6 +2,8 @@
 
 mod account;
 mod chat;
+mod media;
 
 pub use account::*;
 pub use chat::*;
+pub use media::*;

@@ -35,6 +35,7 @@ mod chats;
 mod config;
 mod groups;
 mod lazy;
+mod media;
 mod prefs;
 mod receipts;
 mod rows;

@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_broadcast_lists.cql",
         cql: include_str!("../../schema/0005_broadcast_lists.cql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_media.cql",
+        cql: include_str!("../../schema/0006_media.cql"),
+    },
 ];
 
 /// The schema version this build applies.

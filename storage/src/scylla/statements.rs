@@ -142,6 +142,8 @@ pub(crate) struct Statements {
     pub insert_report: PreparedStatement,
     pub reports_first: PreparedStatement,
     pub reports_after: PreparedStatement,
+
+    pub media: super::media::MediaStatements,
 }
 
 /// Names the keyspace in a statement's table reference (`FROM t`, `INTO t`, `UPDATE t`):
@@ -795,6 +797,7 @@ impl Statements {
                 Idempotent,
             )
             .await?,
+            media: super::media::MediaStatements::prepare(session, keyspace, nodes).await?,
         })
     }
 }
