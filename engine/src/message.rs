@@ -132,10 +132,7 @@ impl MessageBody {
         }
         match &self.media {
             Some(m) => Some(MessageContent::of_media(m.kind, m.id, self.caption.clone())),
-            None => self
-                .text
-                .clone()
-                .map(|text| MessageContent::Text { text }),
+            None => self.text.clone().map(|text| MessageContent::Text { text }),
         }
     }
 

@@ -72,7 +72,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(auth_failures.clone()))?;
     registry.register(Box::new(rate_limited.clone()))?;
     let media_uploads = IntCounterVec::new(
-        Opts::new("confab_media_uploads_total", "Media uploads stored, by kind"),
+        Opts::new(
+            "confab_media_uploads_total",
+            "Media uploads stored, by kind",
+        ),
         &["kind"],
     )?;
     let media_upload_bytes = prometheus::IntCounter::new(

@@ -49,7 +49,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -88,7 +92,14 @@ fn upload(s: &Server, token: &str, kind: &str, file_name: Option<&str>, bytes: &
     if let Some(n) = file_name {
         path.push_str(&format!("&file_name={}", enc(n)));
     }
-    raw(s, "POST", &path, Some(token), Some("application/octet-stream"), Some(bytes))
+    raw(
+        s,
+        "POST",
+        &path,
+        Some(token),
+        Some("application/octet-stream"),
+        Some(bytes),
+    )
 }
 
 #[track_caller]
@@ -218,7 +229,11 @@ fn read_status_line(stream: &mut TcpStream) -> String {
             Ok(n) => got.extend_from_slice(&buf[..n]),
         }
     }
-    String::from_utf8_lossy(&got).lines().next().unwrap_or_default().to_owned()
+    String::from_utf8_lossy(&got)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,7 +256,12 @@ fn png_upload_gets_dimensions_and_a_thumbnail() {
     let id = m["id"].as_str().unwrap();
     assert_eq!(m["url"], json!(format!("/api/media/{id}")));
 
-    let thumb = fetch(&s, &format!("/api/media/{id}/thumbnail"), Some(&a.access), &[]);
+    let thumb = fetch(
+        &s,
+        &format!("/api/media/{id}/thumbnail"),
+        Some(&a.access),
+        &[],
+    );
     assert_eq!(thumb.status, 200);
     assert_eq!(thumb.header("content-type"), Some("image/jpeg"));
     let decoded = image::load_from_memory(&thumb.body).expect("the thumbnail is an image");
@@ -249,9 +269,15 @@ fn png_upload_gets_dimensions_and_a_thumbnail() {
 
     let full = fetch(&s, &format!("/api/media/{id}"), Some(&a.access), &[]);
     assert_eq!(full.status, 200);
-    assert_eq!(full.body, bytes, "the download is the upload, byte for byte");
+    assert_eq!(
+        full.body, bytes,
+        "the download is the upload, byte for byte"
+    );
     assert_eq!(full.header("content-type"), Some("image/png"));
-    assert_eq!(full.header("content-length"), Some(bytes.len().to_string().as_str()));
+    assert_eq!(
+        full.header("content-length"),
+        Some(bytes.len().to_string().as_str())
+    );
 
     let metrics = s.get("/metrics", None).text;
     assert!(
@@ -293,7 +319,13 @@ fn the_same_bytes_are_stored_once() {
 fn bytes_that_are_not_the_declared_kind_are_refused() {
     let s = Server::start();
     let a = register_account(&s, "alice");
-    let r = upload(&s, &a.access, "image", Some("x.png"), b"this is not a picture at all");
+    let r = upload(
+        &s,
+        &a.access,
+        "image",
+        Some("x.png"),
+        b"this is not a picture at all",
+    );
     assert_error(&r, 422, "media_kind_mismatch");
     assert!(error_message(&r).contains("image"), "{r}");
     let r = upload(&s, &a.access, "video", None, b"%PDF-1.7 not a video");
@@ -305,18 +337,41 @@ fn bytes_that_are_not_the_declared_kind_are_refused() {
             .unwrap();
         out.into_inner()
     };
-    assert_error(&upload(&s, &a.access, "sticker", None, &jpeg), 422, "media_kind_mismatch");
+    assert_error(
+        &upload(&s, &a.access, "sticker", None, &jpeg),
+        422,
+        "media_kind_mismatch",
+    );
     let mut broken = png(16, 16);
     broken.truncate(40);
-    assert_error(&upload(&s, &a.access, "image", None, &broken), 422, "invalid_image");
-    assert_error(&upload(&s, &a.access, "photo", None, &png(4, 4)), 400, "validation_failed");
-    assert_error(&upload(&s, &a.access, "image", None, b""), 400, "empty_upload");
+    assert_error(
+        &upload(&s, &a.access, "image", None, &broken),
+        422,
+        "invalid_image",
+    );
+    assert_error(
+        &upload(&s, &a.access, "photo", None, &png(4, 4)),
+        400,
+        "validation_failed",
+    );
+    assert_error(
+        &upload(&s, &a.access, "image", None, b""),
+        400,
+        "empty_upload",
+    );
     assert_error(
         &upload(&s, &a.access, "document", Some("a\u{1}b"), b"x"),
         400,
         "validation_failed",
     );
-    let r = raw(&s, "POST", "/api/media?kind=image", None, None, Some(&png(4, 4)));
+    let r = raw(
+        &s,
+        "POST",
+        "/api/media?kind=image",
+        None,
+        None,
+        Some(&png(4, 4)),
+    );
     assert_eq!(r.status, 401, "{r}");
     assert!(blobs(&s).is_empty(), "a refused upload stores nothing");
     let metrics = s.get("/metrics", None).text;
@@ -326,16 +381,40 @@ fn bytes_that_are_not_the_declared_kind_are_refused() {
     );
 
     // Documents take anything; the type comes from the bytes when recognised.
-    let d = upload_ok(&s, &a.access, "document", Some("notes.bin"), b"\x00\x01plain bytes");
+    let d = upload_ok(
+        &s,
+        &a.access,
+        "document",
+        Some("notes.bin"),
+        b"\x00\x01plain bytes",
+    );
     assert_eq!(d["content_type"], "application/octet-stream");
     assert_eq!(d["file_name"], "notes.bin");
-    let pdf = upload_ok(&s, &a.access, "document", Some("../Report 2026 é.pdf"), b"%PDF-1.7\n...");
+    let pdf = upload_ok(
+        &s,
+        &a.access,
+        "document",
+        Some("../Report 2026 é.pdf"),
+        b"%PDF-1.7\n...",
+    );
     assert_eq!(pdf["content_type"], "application/pdf");
-    assert_eq!(pdf["file_name"], "Report 2026 é.pdf", "only the last path component");
+    assert_eq!(
+        pdf["file_name"], "Report 2026 é.pdf",
+        "only the last path component"
+    );
     let got = fetch(&s, pdf["url"].as_str().unwrap(), Some(&a.access), &[]);
-    let disposition = got.header("content-disposition").unwrap_or_default().to_owned();
-    assert!(disposition.starts_with("attachment; filename=\"Report 2026 _.pdf\""), "{disposition}");
-    assert!(disposition.contains("filename*=UTF-8''Report%202026%20%C3%A9.pdf"), "{disposition}");
+    let disposition = got
+        .header("content-disposition")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"Report 2026 _.pdf\""),
+        "{disposition}"
+    );
+    assert!(
+        disposition.contains("filename*=UTF-8''Report%202026%20%C3%A9.pdf"),
+        "{disposition}"
+    );
     let v = upload_ok(&s, &a.access, "video", None, &mp4());
     assert_eq!(v["content_type"], "video/mp4");
     assert_eq!(v["duration_ms"], 2500);
@@ -346,7 +425,13 @@ fn a_decompression_bomb_is_refused_and_nothing_is_stored() {
     let s = Server::start_with(&[("CONFAB_MEDIA_MAX_IMAGE_PIXELS", "1000000")]);
     let a = register_account(&s, "alice");
     // A few dozen bytes claiming 100000 x 100000 pixels.
-    let r = upload(&s, &a.access, "image", None, &png_claiming(100_000, 100_000));
+    let r = upload(
+        &s,
+        &a.access,
+        "image",
+        None,
+        &png_claiming(100_000, 100_000),
+    );
     assert_error(&r, 422, "image_too_large");
     // A real image, small on disk, over the configured pixel limit once decoded.
     let flat = {
@@ -356,7 +441,11 @@ fn a_decompression_bomb_is_refused_and_nothing_is_stored() {
         out.into_inner()
     };
     assert!(flat.len() < 100_000);
-    assert_error(&upload(&s, &a.access, "image", None, &flat), 422, "image_too_large");
+    assert_error(
+        &upload(&s, &a.access, "image", None, &flat),
+        422,
+        "image_too_large",
+    );
     assert!(blobs(&s).is_empty(), "nothing stored");
     upload_ok(&s, &a.access, "image", None, &png(1000, 1000));
 }
@@ -431,18 +520,46 @@ fn downloads_are_for_the_uploader_and_members_of_chats_where_it_was_shared() {
     let denied = fetch(&s, &path, Some(&b.access), &[]);
     assert_eq!(denied.status, 403);
     assert_eq!(denied.json()["error"]["code"], "forbidden");
-    assert_eq!(fetch(&s, &format!("{path}/thumbnail"), Some(&b.access), &[]).status, 403);
+    assert_eq!(
+        fetch(&s, &format!("{path}/thumbnail"), Some(&b.access), &[]).status,
+        403
+    );
     assert_eq!(fetch(&s, &path, None, &[]).status, 401);
-    let unknown = fetch(&s, &format!("/api/media/{}", random_uuid()), Some(&a.access), &[]);
+    let unknown = fetch(
+        &s,
+        &format!("/api/media/{}", random_uuid()),
+        Some(&a.access),
+        &[],
+    );
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.json()["error"]["code"], "not_found");
-    assert_eq!(fetch(&s, "/api/media/not-a-uuid", Some(&a.access), &[]).status, 400);
+    assert_eq!(
+        fetch(&s, "/api/media/not-a-uuid", Some(&a.access), &[]).status,
+        400
+    );
 
     let ab = create_direct(&s, &a, &b.user_id);
-    send_media(&s, &a, &ab, "img-1", json!({"kind": "image", "media_id": id}));
-    assert_eq!(fetch(&s, &path, Some(&b.access), &[]).status, 200, "member of the chat");
-    assert_eq!(fetch(&s, &format!("{path}/thumbnail"), Some(&b.access), &[]).status, 200);
-    assert_eq!(fetch(&s, &path, Some(&c.access), &[]).status, 403, "not a member");
+    send_media(
+        &s,
+        &a,
+        &ab,
+        "img-1",
+        json!({"kind": "image", "media_id": id}),
+    );
+    assert_eq!(
+        fetch(&s, &path, Some(&b.access), &[]).status,
+        200,
+        "member of the chat"
+    );
+    assert_eq!(
+        fetch(&s, &format!("{path}/thumbnail"), Some(&b.access), &[]).status,
+        200
+    );
+    assert_eq!(
+        fetch(&s, &path, Some(&c.access), &[]).status,
+        403,
+        "not a member"
+    );
 }
 
 #[test]
@@ -543,15 +660,45 @@ fn media_messages_over_websocket_and_rest_carry_the_metadata() {
     assert_eq!(last["content"]["media"]["file_name"], "clip.mp4");
 
     // A voice note and a sticker (no caption allowed).
-    let voice = upload_ok(&s, &a.access, "voice", None, b"OggS\0\x02\0\0\0\0\0\0\0\0OpusHead..");
-    send_media(&s, &a, &chat, "voice-1", json!({"kind": "voice", "media_id": voice["id"]}));
+    let voice = upload_ok(
+        &s,
+        &a.access,
+        "voice",
+        None,
+        b"OggS\0\x02\0\0\0\0\0\0\0\0OpusHead..",
+    );
+    send_media(
+        &s,
+        &a,
+        &chat,
+        "voice-1",
+        json!({"kind": "voice", "media_id": voice["id"]}),
+    );
     let sticker = upload_ok(&s, &a.access, "sticker", None, &png(64, 64));
-    send_media(&s, &a, &chat, "st-1", json!({"kind": "sticker", "media_id": sticker["id"]}));
-    let r = send_content(&s, &a, &chat, "st-2", json!({"kind": "sticker", "media_id": sticker["id"], "caption": "x"}));
+    send_media(
+        &s,
+        &a,
+        &chat,
+        "st-1",
+        json!({"kind": "sticker", "media_id": sticker["id"]}),
+    );
+    let r = send_content(
+        &s,
+        &a,
+        &chat,
+        "st-2",
+        json!({"kind": "sticker", "media_id": sticker["id"], "caption": "x"}),
+    );
     assert_eq!(r.status, 400, "{r}");
 
     // The declared message kind must match the upload's kind.
-    let r = send_content(&s, &a, &chat, "wrong-kind", json!({"kind": "video", "media_id": img_id}));
+    let r = send_content(
+        &s,
+        &a,
+        &chat,
+        "wrong-kind",
+        json!({"kind": "video", "media_id": img_id}),
+    );
     assert_error(&r, 400, "validation_failed");
     assert!(error_message(&r).contains("image"), "{r}");
     let e = wa.request(
@@ -560,13 +707,31 @@ fn media_messages_over_websocket_and_rest_carry_the_metadata() {
     );
     assert_ws_error(&e, &["validation_failed"]);
     // Unknown media, and someone else's unshared media.
-    let r = send_content(&s, &a, &chat, "unknown", json!({"kind": "image", "media_id": random_uuid()}));
+    let r = send_content(
+        &s,
+        &a,
+        &chat,
+        "unknown",
+        json!({"kind": "image", "media_id": random_uuid()}),
+    );
     assert_error(&r, 404, "not_found");
     let carols = upload_ok(&s, &c.access, "image", None, &png(10, 10));
-    let r = send_content(&s, &a, &chat, "not-mine", json!({"kind": "image", "media_id": carols["id"]}));
+    let r = send_content(
+        &s,
+        &a,
+        &chat,
+        "not-mine",
+        json!({"kind": "image", "media_id": carols["id"]}),
+    );
     assert_error(&r, 403, "forbidden");
     // Bob received the image in this chat, so he may send it on.
-    send_media(&s, &b, &chat, "bob-resend", json!({"kind": "image", "media_id": img_id}));
+    send_media(
+        &s,
+        &b,
+        &chat,
+        "bob-resend",
+        json!({"kind": "image", "media_id": img_id}),
+    );
 
     // A reply to a media message previews it.
     let r = s.post(
@@ -588,7 +753,13 @@ fn forwarding_a_media_message_lets_the_other_chats_members_download_it() {
     let d = register_account(&s, "dave");
     let ab = create_direct(&s, &a, &b.user_id);
     let group = create_group(&s, &b, "bc", &[&c.user_id]);
-    let m = upload_ok(&s, &a.access, "document", Some("plan.pdf"), b"%PDF-1.4 the plan");
+    let m = upload_ok(
+        &s,
+        &a.access,
+        "document",
+        Some("plan.pdf"),
+        b"%PDF-1.4 the plan",
+    );
     let path = m["url"].as_str().unwrap().to_owned();
     let seq = send_media(
         &s,
@@ -605,7 +776,9 @@ fn forwarding_a_media_message_lets_the_other_chats_members_download_it() {
         Some(json!({"chat_id": ab, "seq": seq, "to": [group], "client_id": "fw-1"})),
     );
     r.expect(200);
-    let fseq = r.json["results"][0]["seq"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let fseq = r.json["results"][0]["seq"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{r}"));
     let forwarded = full_history(&s, &c.access, &group)
         .into_iter()
         .find(|e| e["seq"] == json!(fseq))
@@ -628,7 +801,13 @@ fn delete_for_everyone_removes_it_from_the_gallery_and_revokes_access() {
     let chat = create_direct(&s, &a, &b.user_id);
     let m = upload_ok(&s, &a.access, "image", None, &png(30, 30));
     let path = m["url"].as_str().unwrap().to_owned();
-    let seq = send_media(&s, &a, &chat, "img", json!({"kind": "image", "media_id": m["id"]}));
+    let seq = send_media(
+        &s,
+        &a,
+        &chat,
+        "img",
+        json!({"kind": "image", "media_id": m["id"]}),
+    );
     let g = gallery(&s, &b.access, &chat, "");
     g.expect(200);
     assert_eq!(seqs(&g.json["items"]), vec![seq]);
@@ -639,13 +818,25 @@ fn delete_for_everyone_removes_it_from_the_gallery_and_revokes_access() {
         .expect(200);
     let g = gallery(&s, &b.access, &chat, "");
     assert_eq!(g.json["items"], json!([]), "{g}");
-    assert_eq!(fetch(&s, &path, Some(&b.access), &[]).status, 403, "the share is revoked");
-    assert_eq!(fetch(&s, &path, Some(&a.access), &[]).status, 200, "the uploader keeps it");
+    assert_eq!(
+        fetch(&s, &path, Some(&b.access), &[]).status,
+        403,
+        "the share is revoked"
+    );
+    assert_eq!(
+        fetch(&s, &path, Some(&a.access), &[]).status,
+        200,
+        "the uploader keeps it"
+    );
     let deleted = full_history(&s, &b.access, &chat)
         .into_iter()
         .find(|e| e["seq"] == json!(seq))
         .unwrap();
-    assert_eq!(deleted["content"], json!({"kind": "deleted"}), "no media left in the tombstone");
+    assert_eq!(
+        deleted["content"],
+        json!({"kind": "deleted"}),
+        "no media left in the tombstone"
+    );
 }
 
 #[test]
@@ -667,11 +858,23 @@ fn gallery_pages_newest_first_by_class() {
             json!({"kind": "image", "media_id": img["id"], "caption": format!("n{i}")}),
         ));
         if i % 2 == 0 {
-            send_media(&s, &a, &chat, &format!("d{i}"), json!({"kind": "document", "media_id": doc["id"]}));
+            send_media(
+                &s,
+                &a,
+                &chat,
+                &format!("d{i}"),
+                json!({"kind": "document", "media_id": doc["id"]}),
+            );
         }
     }
-    let link_seq = rest_send(&s, &b, &chat, "l1", "see https://example.com/x, and http://confab.test/y.")
-        .json["seq"]
+    let link_seq = rest_send(
+        &s,
+        &b,
+        &chat,
+        "l1",
+        "see https://example.com/x, and http://confab.test/y.",
+    )
+    .json["seq"]
         .as_u64()
         .unwrap();
     rest_send(&s, &b, &chat, "t1", "no links here").expect(201);
@@ -684,10 +887,20 @@ fn gallery_pages_newest_first_by_class() {
     assert_eq!(p1.json["items"][0]["caption"], "n4");
     assert_eq!(p1.json["items"][0]["sender"], json!(a.user_id));
     let next = p1.json["next_before"].as_u64().unwrap();
-    let p2 = gallery(&s, &b.access, &chat, &format!("?class=media&limit=2&before={next}"));
+    let p2 = gallery(
+        &s,
+        &b.access,
+        &chat,
+        &format!("?class=media&limit=2&before={next}"),
+    );
     assert_eq!(seqs(&p2.json["items"]), newest_first[2..4]);
     let next = p2.json["next_before"].as_u64().unwrap();
-    let p3 = gallery(&s, &b.access, &chat, &format!("?class=media&limit=2&before={next}"));
+    let p3 = gallery(
+        &s,
+        &b.access,
+        &chat,
+        &format!("?class=media&limit=2&before={next}"),
+    );
     assert_eq!(seqs(&p3.json["items"]), newest_first[4..]);
     assert!(p3.json.get("next_before").is_none(), "last page: {p3}");
 
@@ -702,7 +915,19 @@ fn gallery_pages_newest_first_by_class() {
     );
 
     assert_error(&gallery(&s, &c.access, &chat, ""), 403, "not_a_member");
-    assert_error(&gallery(&s, &a.access, &chat, "?class=photos"), 400, "invalid_query");
-    assert_error(&gallery(&s, &a.access, &chat, "?limit=0"), 400, "invalid_query");
-    assert_error(&gallery(&s, &a.access, &random_uuid(), ""), 404, "not_found");
+    assert_error(
+        &gallery(&s, &a.access, &chat, "?class=photos"),
+        400,
+        "invalid_query",
+    );
+    assert_error(
+        &gallery(&s, &a.access, &chat, "?limit=0"),
+        400,
+        "invalid_query",
+    );
+    assert_error(
+        &gallery(&s, &a.access, &random_uuid(), ""),
+        404,
+        "not_found",
+    );
 }

@@ -166,7 +166,11 @@ impl MediaService {
             };
             return Err(MediaError::KindMismatch {
                 declared: kind.as_str(),
-                found: format!("{found}; a {} must be {}", kind.as_str(), Sniffed::accepted(kind)),
+                found: format!(
+                    "{found}; a {} must be {}",
+                    kind.as_str(),
+                    Sniffed::accepted(kind)
+                ),
             });
         }
         let mut record = MediaRecord {

@@ -6,9 +6,7 @@
 //! idempotent): if recording fails the sender gets an error and their retry, a duplicate,
 //! records it again.
 
-use confab_storage::{
-    AppendOutcome, GalleryClass, MediaShare, Millis, Store, StoredEvent,
-};
+use confab_storage::{AppendOutcome, GalleryClass, MediaShare, Millis, Store, StoredEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -45,7 +43,10 @@ pub fn links_in(text: &str) -> Vec<String> {
         let start = word.find("https://").or_else(|| word.find("http://"));
         let Some(start) = start else { continue };
         let link = word[start..].trim_end_matches(|c: char| {
-            matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '>' | '"' | '\'')
+            matches!(
+                c,
+                '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '>' | '"' | '\''
+            )
         });
         let host = link.split("://").nth(1).unwrap_or_default();
         if host.is_empty() || link.chars().count() > MAX_LINK_CHARS {
@@ -64,8 +65,7 @@ pub fn links_in(text: &str) -> Vec<String> {
 /// The share a stored message records, if any.
 fn share_of(event: &StoredEvent) -> EngineResult<Option<MediaShare>> {
     // Cheap filters first: most messages are plain text without links.
-    if !event.is_message() || !(event.body.contains("\"media\"") || event.body.contains("http"))
-    {
+    if !event.is_message() || !(event.body.contains("\"media\"") || event.body.contains("http")) {
         return Ok(None);
     }
     let body = MessageBody::parse(&event.body)?;
@@ -121,20 +121,6 @@ pub async fn record(store: &dyn Store, outcomes: &[AppendOutcome]) -> EngineResu
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_links() {
-        assert_eq!(
-            links_in("see https://example.com/a?b=1, and (http://x.org). https://example.com/a?b=1"),
-            vec!["https://example.com/a?b=1", "http://x.org"]
-        );
-        assert!(links_in("no links here; https:// alone").is_empty());
-    }
-}
-
 /// Most entries of one gallery page.
 pub const MAX_GALLERY_PAGE: usize = 100;
 
@@ -169,5 +155,21 @@ impl crate::Engine {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_links() {
+        assert_eq!(
+            links_in(
+                "see https://example.com/a?b=1, and (http://x.org). https://example.com/a?b=1"
+            ),
+            vec!["https://example.com/a?b=1", "http://x.org"]
+        );
+        assert!(links_in("no links here; https:// alone").is_empty());
     }
 }

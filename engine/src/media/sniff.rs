@@ -13,10 +13,15 @@ pub enum Sniffed {
     Gif,
     Webp,
     /// ISO base media (MP4, MOV, M4A), with its major brand.
-    IsoMedia { audio_only: bool, quicktime: bool },
+    IsoMedia {
+        audio_only: bool,
+        quicktime: bool,
+    },
     /// Matroska / WebM.
     Webm,
-    Ogg { video: bool },
+    Ogg {
+        video: bool,
+    },
     Mp3,
     Aac,
     Wav,
@@ -35,7 +40,9 @@ impl Sniffed {
             Sniffed::Jpeg => "image/jpeg",
             Sniffed::Gif => "image/gif",
             Sniffed::Webp => "image/webp",
-            Sniffed::IsoMedia { quicktime: true, .. } if !audio => "video/quicktime",
+            Sniffed::IsoMedia {
+                quicktime: true, ..
+            } if !audio => "video/quicktime",
             Sniffed::IsoMedia { audio_only, .. } if audio || audio_only => "audio/mp4",
             Sniffed::IsoMedia { .. } => "video/mp4",
             Sniffed::Webm if audio => "audio/webm",
@@ -57,10 +64,24 @@ impl Sniffed {
         match kind {
             MediaKind::Image => matches!(self, Png | Jpeg | Gif | Webp),
             MediaKind::Sticker => matches!(self, Png | Webp),
-            MediaKind::Video => matches!(self, IsoMedia { audio_only: false, .. } | Webm),
+            MediaKind::Video => matches!(
+                self,
+                IsoMedia {
+                    audio_only: false,
+                    ..
+                } | Webm
+            ),
             MediaKind::Audio | MediaKind::Voice => matches!(
                 self,
-                Ogg { video: false } | Mp3 | Aac | Wav | Webm | IsoMedia { quicktime: false, .. }
+                Ogg { video: false }
+                    | Mp3
+                    | Aac
+                    | Wav
+                    | Webm
+                    | IsoMedia {
+                        quicktime: false,
+                        ..
+                    }
             ),
             MediaKind::Document => true,
         }
@@ -78,7 +99,10 @@ impl Sniffed {
     }
 
     pub fn is_image(self) -> bool {
-        matches!(self, Sniffed::Png | Sniffed::Jpeg | Sniffed::Gif | Sniffed::Webp)
+        matches!(
+            self,
+            Sniffed::Png | Sniffed::Jpeg | Sniffed::Gif | Sniffed::Webp
+        )
     }
 }
 
@@ -147,7 +171,10 @@ mod tests {
                 quicktime: false
             }
         );
-        assert_eq!(sniff(b"OggS\0\x02....OpusHead"), Sniffed::Ogg { video: false });
+        assert_eq!(
+            sniff(b"OggS\0\x02....OpusHead"),
+            Sniffed::Ogg { video: false }
+        );
         assert_eq!(sniff(b"ID3\x04"), Sniffed::Mp3);
         assert_eq!(sniff(b"\xff\xf1\x50"), Sniffed::Aac);
         assert_eq!(sniff(b"\xff\xfb\x90"), Sniffed::Mp3);

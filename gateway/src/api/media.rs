@@ -87,9 +87,7 @@ async fn receive(
     mut body: web::Payload,
 ) -> ApiResult<MediaRecord> {
     let kind = MediaKind::parse(&query.kind).ok_or_else(|| {
-        ApiError::Validation(
-            "kind: one of image, video, audio, voice, document, sticker".into(),
-        )
+        ApiError::Validation("kind: one of image, video, audio, voice, document, sticker".into())
     })?;
     let file_name = match query.file_name.as_deref() {
         Some(name) => confab_engine::media::clean_file_name(name)?,
@@ -352,15 +350,16 @@ async fn serve(
     disposition: Option<String>,
 ) -> ApiResult<HttpResponse> {
     let etag = format!("\"{key}\"");
-    let cache = format!(
-        "private, max-age={}",
-        state.config.media.cache_max_age_secs
-    );
+    let cache = format!("private, max-age={}", state.config.media.cache_max_age_secs);
     let matches_etag = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim() == "*" || v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+        .is_some_and(|v| {
+            v.trim() == "*"
+                || v.split(',')
+                    .any(|t| t.trim().trim_start_matches("W/") == etag)
+        });
     if matches_etag {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))

@@ -91,7 +91,9 @@ impl BlobStore for LocalBlobStore {
         let mut f = tokio::fs::File::create(&staged)
             .await
             .map_err(|e| io_error(&staged, e))?;
-        f.write_all(&bytes).await.map_err(|e| io_error(&staged, e))?;
+        f.write_all(&bytes)
+            .await
+            .map_err(|e| io_error(&staged, e))?;
         f.sync_all().await.map_err(|e| io_error(&staged, e))?;
         drop(f);
         tokio::fs::rename(&staged, &path)

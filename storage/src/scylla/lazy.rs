@@ -454,6 +454,9 @@ impl crate::MediaStore for LazyScyllaStore {
         before: u64,
         limit: usize,
     ) -> StoreResult<Vec<MediaShare>> {
-        self.get().await?.gallery(chat_id, class, before, limit).await
+        self.get()
+            .await?
+            .gallery(chat_id, class, before, limit)
+            .await
     }
 }

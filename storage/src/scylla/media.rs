@@ -110,8 +110,9 @@ impl crate::MediaStore for ScyllaStore {
     }
 
     async fn media(&self, id: Uuid) -> StoreResult<Option<MediaRecord>> {
-        let row =
-            rows::first::<(Option<String>,)>(self.run(&self.st().media.select_media, (id,)).await?)?;
+        let row = rows::first::<(Option<String>,)>(
+            self.run(&self.st().media.select_media, (id,)).await?,
+        )?;
         row.map(|(body,)| {
             let body = rows::required(body, "media.body")?;
             serde_json::from_str(&body).map_err(rows::corrupt)
@@ -129,7 +130,13 @@ impl crate::MediaStore for ScyllaStore {
         }
         self.run(
             &self.st().media.insert_gallery,
-            (share.chat_id, share.class.as_str(), seq, share.media_id, body),
+            (
+                share.chat_id,
+                share.class.as_str(),
+                seq,
+                share.media_id,
+                body,
+            ),
         )
         .await?;
         Ok(())
