@@ -12,7 +12,7 @@
 //! is it of this kind) and [`readable`] (may this user download it).
 
 mod ingest;
-mod probe;
+pub mod probe;
 pub mod shares;
 mod sniff;
 
