@@ -45,7 +45,10 @@ async fn exercise(store: &dyn BlobStore, staging: &std::path::Path) {
 
     // The same bytes again: kept once, the staged copy removed.
     std::fs::write(&staged, &big).unwrap();
-    assert!(!store.put_file(&key, &staged).await.unwrap(), "already stored");
+    assert!(
+        !store.put_file(&key, &staged).await.unwrap(),
+        "already stored"
+    );
     assert!(!staged.exists());
 
     let small = b"a thumbnail".to_vec();

@@ -931,3 +931,51 @@ fn gallery_pages_newest_first_by_class() {
         "not_found",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The S3 backend, end to end (needs an S3-compatible server; skipped otherwise)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn uploads_and_downloads_through_the_s3_backend() {
+    let Ok(endpoint) = std::env::var("CONFAB_TEST_S3_ENDPOINT") else {
+        eprintln!(
+            "SKIPPED: set CONFAB_TEST_S3_ENDPOINT (and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, \
+             bucket CONFAB_TEST_S3_BUCKET, default confab-test) to test the s3 media backend"
+        );
+        return;
+    };
+    let bucket = std::env::var("CONFAB_TEST_S3_BUCKET").unwrap_or_else(|_| "confab-test".into());
+    let prefix = format!("e2e-{}", unique());
+    let s = Server::start_with(&[
+        ("CONFAB_MEDIA_BACKEND", "s3"),
+        ("CONFAB_MEDIA_S3_BUCKET", &bucket),
+        ("CONFAB_MEDIA_S3_ENDPOINT", &endpoint),
+        ("CONFAB_MEDIA_S3_REGION", "us-east-1"),
+        ("CONFAB_MEDIA_S3_PREFIX", &prefix),
+        ("CONFAB_MEDIA_S3_ALLOW_HTTP", "true"),
+    ]);
+    let a = register_account(&s, "alice");
+    let bytes = png(300, 150);
+    let m = upload_ok(&s, &a.access, "image", None, &bytes);
+    assert!(
+        blobs(&s).is_empty(),
+        "nothing on local disk with the s3 backend"
+    );
+    let path = m["url"].as_str().unwrap().to_owned();
+    let got = fetch(&s, &path, Some(&a.access), &[]);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body, bytes);
+    let part = fetch(&s, &path, Some(&a.access), &[("Range", "bytes=10-19")]);
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, bytes[10..20]);
+    let thumb = fetch(
+        &s,
+        m["thumbnail_url"].as_str().unwrap(),
+        Some(&a.access),
+        &[],
+    );
+    let decoded = image::load_from_memory(&thumb.body).unwrap();
+    // Smaller than the thumbnail size: the thumbnail keeps the image's size.
+    assert_eq!((decoded.width(), decoded.height()), (300, 150));
+}

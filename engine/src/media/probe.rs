@@ -70,9 +70,13 @@ pub fn image(path: &Path, rules: ImageRules) -> Result<ImageFacts, MediaError> {
         },
         other => MediaError::InvalidImage(other.to_string()),
     })?;
-    let thumb = decoded
-        .thumbnail(rules.thumbnail_px, rules.thumbnail_px)
-        .into_rgb8();
+    // Never upscale: a small image's thumbnail is the image itself, re-encoded.
+    let px = rules.thumbnail_px;
+    let thumb = if width <= px && height <= px {
+        decoded.into_rgb8()
+    } else {
+        decoded.thumbnail(px, px).into_rgb8()
+    };
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
         .encode_image(&thumb)
