@@ -733,6 +733,21 @@ fn media_messages_over_websocket_and_rest_carry_the_metadata() {
         json!({"kind": "image", "media_id": img_id}),
     );
 
+    // Editing a media message changes its caption; a sticker has none to change.
+    let img_seq = sent["seq"].as_u64().unwrap();
+    s.patch(
+        &format!("/api/messages/{chat}/{img_seq}"),
+        Some(&a.access),
+        Some(json!({"content": text("look again")})),
+    )
+    .expect(200);
+    let edited = full_history(&s, &b.access, &chat)
+        .into_iter()
+        .find(|e| e["seq"] == json!(img_seq))
+        .unwrap();
+    assert_eq!(edited["content"]["caption"], "look again", "{edited}");
+    assert_eq!(edited["content"]["media"]["id"], json!(img_id));
+
     // A reply to a media message previews it.
     let r = s.post(
         "/api/messages",
@@ -741,7 +756,7 @@ fn media_messages_over_websocket_and_rest_carry_the_metadata() {
     );
     r.expect(201);
     let reply = full_history(&s, &b.access, &chat).last().cloned().unwrap();
-    assert_eq!(reply["content"]["reply_to"]["preview"], "look", "{reply}");
+    assert_eq!(reply["content"]["reply_to"]["preview"], "look again", "{reply}");
 }
 
 #[test]
