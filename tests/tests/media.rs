@@ -756,7 +756,10 @@ fn media_messages_over_websocket_and_rest_carry_the_metadata() {
     );
     r.expect(201);
     let reply = full_history(&s, &b.access, &chat).last().cloned().unwrap();
-    assert_eq!(reply["content"]["reply_to"]["preview"], "look again", "{reply}");
+    assert_eq!(
+        reply["content"]["reply_to"]["preview"], "look again",
+        "{reply}"
+    );
 }
 
 #[test]
