@@ -1,6 +1,7 @@
 //! What events carry: message content and the system events of a chat, with their rules.
 //! The store keeps an event's kind and its content as JSON text; this is where both are defined.
 
+use confab_storage::MediaKind;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -23,12 +24,45 @@ pub mod kind {
 }
 
 pub const MAX_TEXT_CHARS: usize = 4096;
+pub const MAX_CAPTION_CHARS: usize = 1024;
 
-/// A message's content. Media kinds come with the media feature.
+/// A message's content, as a client sends it. Media kinds name an upload (`POST /api/media`)
+/// by `media_id`; the engine checks the sender may use it and that its kind matches, and
+/// embeds its metadata in the stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MessageContent {
-    Text { text: String },
+    Text {
+        text: String,
+    },
+    Image {
+        media_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
+    Video {
+        media_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
+    Audio {
+        media_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
+    Voice {
+        media_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
+    Document {
+        media_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
+    Sticker {
+        media_id: Uuid,
+    },
 }
 
 impl MessageContent {
@@ -43,6 +77,51 @@ impl MessageContent {
                 }
                 Ok(())
             }
+            _ => match self.caption() {
+                Some(c) if c.chars().count() > MAX_CAPTION_CHARS => Err(EngineError::Validation(
+                    format!("content.caption: at most {MAX_CAPTION_CHARS} characters"),
+                )),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// The upload a media message carries and the kind it must have.
+    pub fn media(&self) -> Option<(Uuid, MediaKind)> {
+        use MessageContent::*;
+        match self {
+            Text { .. } => None,
+            Image { media_id, .. } => Some((*media_id, MediaKind::Image)),
+            Video { media_id, .. } => Some((*media_id, MediaKind::Video)),
+            Audio { media_id, .. } => Some((*media_id, MediaKind::Audio)),
+            Voice { media_id, .. } => Some((*media_id, MediaKind::Voice)),
+            Document { media_id, .. } => Some((*media_id, MediaKind::Document)),
+            Sticker { media_id } => Some((*media_id, MediaKind::Sticker)),
+        }
+    }
+
+    /// A media message's caption, if it has a non-blank one.
+    pub fn caption(&self) -> Option<&str> {
+        use MessageContent::*;
+        match self {
+            Image { caption, .. }
+            | Video { caption, .. }
+            | Audio { caption, .. }
+            | Voice { caption, .. }
+            | Document { caption, .. } => caption.as_deref().filter(|c| !c.trim().is_empty()),
+            Text { .. } | Sticker { .. } => None,
+        }
+    }
+
+    /// The content of a media message of `kind` (its own kind: what it was sent as).
+    pub fn of_media(kind: MediaKind, media_id: Uuid, caption: Option<String>) -> Self {
+        match kind {
+            MediaKind::Image => MessageContent::Image { media_id, caption },
+            MediaKind::Video => MessageContent::Video { media_id, caption },
+            MediaKind::Audio => MessageContent::Audio { media_id, caption },
+            MediaKind::Voice => MessageContent::Voice { media_id, caption },
+            MediaKind::Document => MessageContent::Document { media_id, caption },
+            MediaKind::Sticker => MessageContent::Sticker { media_id },
         }
     }
 
@@ -105,6 +184,22 @@ mod tests {
             serde_json::from_str::<MessageContent>(r#"{"kind":"text","text":"x","y":1}"#).is_err()
         );
         assert!(serde_json::from_str::<MessageContent>(r#"{"kind":"video"}"#).is_err());
+        let id = Uuid::nil();
+        let c: MessageContent = serde_json::from_str(&format!(
+            r#"{{"kind":"image","media_id":"{id}","caption":"look"}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.media(), Some((id, MediaKind::Image)));
+        assert_eq!(c.caption(), Some("look"));
+        assert!(serde_json::from_str::<MessageContent>(&format!(
+            r#"{{"kind":"sticker","media_id":"{id}","caption":"no"}}"#
+        ))
+        .is_err());
+        let long = MessageContent::Image {
+            media_id: id,
+            caption: Some("x".repeat(MAX_CAPTION_CHARS + 1)),
+        };
+        assert!(long.validate().is_err());
     }
 
     #[test]

@@ -294,10 +294,9 @@ impl Engine {
             .filter(|e| e.is_message())
             .ok_or(EngineError::NotFound("message"))?;
         let body = MessageBody::parse(&source.body)?;
-        let Some(text) = body.text.clone().filter(|_| !body.is_deleted()) else {
+        let Some(content) = body.content() else {
             return Err(EngineError::Unprocessable("this message was deleted"));
         };
-        let content = MessageContent::Text { text };
         let mut out = Vec::with_capacity(targets.len());
         for chat_id in targets {
             let op = Op::Message {

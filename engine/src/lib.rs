@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod content;
 mod engine;
 pub mod error;
+pub mod media;
 pub mod message;
 pub mod metrics;
 pub mod notify;

@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 use crate::content::MessageContent;
 use crate::error::{EngineError, EngineResult};
+use crate::media::MediaInfo;
+use confab_storage::MediaRecord;
 
 /// A message forwarded this many times or more is marked "forwarded many times".
 pub const FORWARDED_MANY: u32 = 5;
@@ -27,6 +29,12 @@ pub struct MessageBody {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// A media message's caption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// A media message's upload, as it was when sent (embedded, so every read is one row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<ReplyRef>,
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -61,11 +69,25 @@ pub struct ReplyRef {
 pub const DELETED: &str = "deleted";
 
 impl MessageBody {
-    pub fn new(content: &MessageContent) -> Self {
-        let MessageContent::Text { text } = content;
+    /// The body of a new message; `media` is the upload a media content names (checked by
+    /// the caller).
+    pub fn new(content: &MessageContent, media: Option<&MediaRecord>) -> Self {
+        let (kind, text) = match content {
+            MessageContent::Text { text } => ("text".to_owned(), Some(text.clone())),
+            other => (
+                other
+                    .media()
+                    .map(|(_, k)| k.as_str())
+                    .unwrap_or("text")
+                    .to_owned(),
+                None,
+            ),
+        };
         MessageBody {
-            kind: "text".into(),
-            text: Some(text.clone()),
+            kind,
+            text,
+            caption: content.caption().map(str::to_owned),
+            media: media.map(MediaInfo::from),
             reply_to: None,
             forwarded: 0,
             forwarded_many: false,
@@ -94,9 +116,24 @@ impl MessageBody {
         if self.is_deleted() {
             return None;
         }
-        self.text
-            .as_ref()
-            .map(|t| t.chars().take(PREVIEW_CHARS).collect())
+        let text = self.text.as_ref().or(self.caption.as_ref());
+        match (text, &self.media) {
+            (Some(t), _) => Some(t.chars().take(PREVIEW_CHARS).collect()),
+            (None, Some(m)) => Some(format!("[{}]", m.kind.as_str())),
+            (None, None) => None,
+        }
+    }
+
+    /// What forwarding this message sends: the same content (a media message names the same
+    /// upload). `None` for a deleted message.
+    pub fn content(&self) -> Option<MessageContent> {
+        if self.is_deleted() {
+            return None;
+        }
+        match &self.media {
+            Some(m) => Some(MessageContent::of_media(m.kind, m.id, self.caption.clone())),
+            None => self.text.clone().map(|text| MessageContent::Text { text }),
+        }
     }
 
     /// The tombstone left by "delete for everyone": content and reactions gone.
@@ -104,6 +141,8 @@ impl MessageBody {
         MessageBody {
             kind: DELETED.into(),
             text: None,
+            caption: None,
+            media: None,
             reply_to: None,
             forwarded: 0,
             forwarded_many: false,
@@ -158,7 +197,7 @@ mod tests {
 
     #[test]
     fn plain_text_body_is_the_content_itself() {
-        let body = MessageBody::new(&MessageContent::Text { text: "hi".into() });
+        let body = MessageBody::new(&MessageContent::Text { text: "hi".into() }, None);
         assert_eq!(body.to_json().unwrap(), r#"{"kind":"text","text":"hi"}"#);
         assert_eq!(
             MessageBody::parse(r#"{"kind":"text","text":"hi"}"#).unwrap(),
@@ -168,9 +207,12 @@ mod tests {
 
     #[test]
     fn tombstone_keeps_nothing() {
-        let mut body = MessageBody::new(&MessageContent::Text {
-            text: "secret".into(),
-        });
+        let mut body = MessageBody::new(
+            &MessageContent::Text {
+                text: "secret".into(),
+            },
+            None,
+        );
         body.reactions.insert(Uuid::nil(), "👍".into());
         let t = body.tombstone();
         assert_eq!(t.to_json().unwrap(), r#"{"kind":"deleted"}"#);

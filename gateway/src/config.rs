@@ -24,6 +24,77 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub status: StatusConfig,
     pub calls: CallsConfig,
+    pub media: MediaConfig,
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// `[media]`: uploads, their limits and where blobs live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// `local` (files under `dir`) or `s3` (see `[media.s3]`). `CONFAB_MEDIA_BACKEND`.
+    pub backend: String,
+    /// Where local blobs and staged uploads live; default `<data_dir>/media`.
+    /// `CONFAB_MEDIA_DIR`.
+    pub dir: Option<PathBuf>,
+    /// Largest upload per kind, in bytes. `CONFAB_MEDIA_IMAGE_MAX_BYTES`, `..._VIDEO_...`,
+    /// `..._AUDIO_...`, `..._VOICE_...`, `..._DOCUMENT_...`, `..._STICKER_...`.
+    pub image_max_bytes: u64,
+    pub video_max_bytes: u64,
+    pub audio_max_bytes: u64,
+    pub voice_max_bytes: u64,
+    pub document_max_bytes: u64,
+    pub sticker_max_bytes: u64,
+    /// Most pixels (width x height) of an uploaded image. `CONFAB_MEDIA_MAX_IMAGE_PIXELS`.
+    pub max_image_pixels: u64,
+    /// Longest side of image thumbnails. `CONFAB_MEDIA_THUMBNAIL_PX`.
+    pub thumbnail_px: u32,
+    /// `Cache-Control: private, max-age` of downloads. `CONFAB_MEDIA_CACHE_MAX_AGE_SECS`.
+    pub cache_max_age_secs: u64,
+    /// The S3-compatible store: `bucket`, `region`, `endpoint`, `prefix`, `allow_http`
+    /// (`CONFAB_MEDIA_S3_BUCKET`, `_REGION`, `_ENDPOINT`, `_PREFIX`, `_ALLOW_HTTP`).
+    /// Credentials only from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
+    pub s3: confab_storage::blob::S3Config,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            backend: "local".into(),
+            dir: None,
+            image_max_bytes: 16 * MIB,
+            video_max_bytes: 100 * MIB,
+            audio_max_bytes: 16 * MIB,
+            voice_max_bytes: 16 * MIB,
+            document_max_bytes: 100 * MIB,
+            sticker_max_bytes: MIB,
+            max_image_pixels: 50_000_000,
+            thumbnail_px: 320,
+            cache_max_age_secs: 7 * 24 * 3600,
+            s3: Default::default(),
+        }
+    }
+}
+
+impl MediaConfig {
+    /// The media directory: `dir`, or `<data_dir>/media`.
+    pub fn dir(&self, data_dir: &Path) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| data_dir.join("media"))
+    }
+
+    pub fn limits(&self) -> confab_engine::media::MediaLimits {
+        confab_engine::media::MediaLimits {
+            image_bytes: self.image_max_bytes,
+            video_bytes: self.video_max_bytes,
+            audio_bytes: self.audio_max_bytes,
+            voice_bytes: self.voice_max_bytes,
+            document_bytes: self.document_max_bytes,
+            sticker_bytes: self.sticker_max_bytes,
+            max_image_pixels: self.max_image_pixels,
+            thumbnail_px: self.thumbnail_px,
+        }
+    }
 }
 
 /// Several nodes as one service (docs/ARCHITECTURE.md "Scaling out"). Needs the scylla store.
@@ -253,6 +324,7 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             status: StatusConfig::default(),
             calls: CallsConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -420,6 +492,24 @@ impl Config {
         env!("CONFAB_CHAT_MAX_GROUP_MEMBERS" => self.chat.max_group_members);
         env!("CONFAB_CHAT_EDIT_WINDOW_SECS" => self.chat.edit_window_secs);
         env!("CONFAB_CHAT_DELETE_WINDOW_SECS" => self.chat.delete_window_secs);
+        env!("CONFAB_MEDIA_BACKEND" => self.media.backend);
+        if let Some(v) = var("CONFAB_MEDIA_DIR") {
+            self.media.dir = Some(PathBuf::from(v));
+        }
+        env!("CONFAB_MEDIA_IMAGE_MAX_BYTES" => self.media.image_max_bytes);
+        env!("CONFAB_MEDIA_VIDEO_MAX_BYTES" => self.media.video_max_bytes);
+        env!("CONFAB_MEDIA_AUDIO_MAX_BYTES" => self.media.audio_max_bytes);
+        env!("CONFAB_MEDIA_VOICE_MAX_BYTES" => self.media.voice_max_bytes);
+        env!("CONFAB_MEDIA_DOCUMENT_MAX_BYTES" => self.media.document_max_bytes);
+        env!("CONFAB_MEDIA_STICKER_MAX_BYTES" => self.media.sticker_max_bytes);
+        env!("CONFAB_MEDIA_MAX_IMAGE_PIXELS" => self.media.max_image_pixels);
+        env!("CONFAB_MEDIA_THUMBNAIL_PX" => self.media.thumbnail_px);
+        env!("CONFAB_MEDIA_CACHE_MAX_AGE_SECS" => self.media.cache_max_age_secs);
+        env!("CONFAB_MEDIA_S3_BUCKET" => self.media.s3.bucket);
+        env!("CONFAB_MEDIA_S3_REGION" => self.media.s3.region);
+        env!("CONFAB_MEDIA_S3_ENDPOINT" => self.media.s3.endpoint);
+        env!("CONFAB_MEDIA_S3_PREFIX" => self.media.s3.prefix);
+        env!("CONFAB_MEDIA_S3_ALLOW_HTTP" => self.media.s3.allow_http);
         let n = &mut self.notifications;
         env!("CONFAB_NOTIFICATIONS_COALESCE_MS" => n.coalesce_ms);
         env!("CONFAB_NOTIFICATIONS_INBOX" => n.inbox);
@@ -569,6 +659,26 @@ impl Config {
         if self.status.ttl_secs == 0 || self.status.sweep_interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "status.ttl_secs and status.sweep_interval_secs must be positive".into(),
+            ));
+        }
+        let m = &self.media;
+        match m.backend.as_str() {
+            "local" => {}
+            "s3" if !m.s3.bucket.is_empty() => {}
+            "s3" => {
+                return Err(ConfigError::Invalid(
+                    "media.backend = \"s3\" needs media.s3.bucket".into(),
+                ))
+            }
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "media.backend = {other:?}: use \"local\" or \"s3\""
+                )))
+            }
+        }
+        if !(16..=2048).contains(&m.thumbnail_px) || m.max_image_pixels == 0 {
+            return Err(ConfigError::Invalid(
+                "media.thumbnail_px must be 16 to 2048 and media.max_image_pixels positive".into(),
             ));
         }
         if self.http.max_body_bytes < 1024 {

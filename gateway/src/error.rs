@@ -60,6 +60,13 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal,
+    /// A refusal with its own status and code (media: `media_kind_mismatch`, ...).
+    #[error("{message}")]
+    Typed {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
 }
 
 /// The JSON body of every error response.
@@ -103,6 +110,7 @@ impl ApiError {
             RateLimited { .. } => "rate_limited",
             Unavailable => "unavailable",
             Internal => "internal",
+            Typed { code, .. } => code,
         }
     }
 
@@ -138,6 +146,7 @@ impl ResponseError for ApiError {
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Typed { status, .. } => *status,
         }
     }
 
@@ -225,6 +234,30 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%reason, "corrupt record in store");
                 ApiError::Internal
             }
+        }
+    }
+}
+
+impl From<confab_engine::media::MediaError> for ApiError {
+    fn from(e: confab_engine::media::MediaError) -> Self {
+        use confab_engine::media::MediaError as M;
+        let status = match &e {
+            M::Engine(inner) => return ApiError::from(inner.clone()),
+            M::NotFound => return ApiError::NotFound("media"),
+            M::TooLarge { limit, .. } => {
+                return ApiError::PayloadTooLarge(usize::try_from(*limit).unwrap_or(usize::MAX))
+            }
+            M::Forbidden => StatusCode::FORBIDDEN,
+            M::Empty | M::Validation(_) => StatusCode::BAD_REQUEST,
+            M::KindMismatch { .. }
+            | M::WrongKind { .. }
+            | M::ImageTooLarge { .. }
+            | M::InvalidImage(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::Typed {
+            status,
+            code: e.code(),
+            message: e.to_string(),
         }
     }
 }

@@ -18,6 +18,9 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub auth_failures: IntCounterVec,
     pub rate_limited: IntCounterVec,
+    pub media_uploads: IntCounterVec,
+    pub media_upload_bytes: prometheus::IntCounter,
+    pub media_rejected: IntCounterVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -68,7 +71,28 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(http_duration.clone()))?;
     registry.register(Box::new(auth_failures.clone()))?;
     registry.register(Box::new(rate_limited.clone()))?;
+    let media_uploads = IntCounterVec::new(
+        Opts::new(
+            "confab_media_uploads_total",
+            "Media uploads stored, by kind",
+        ),
+        &["kind"],
+    )?;
+    let media_upload_bytes = prometheus::IntCounter::new(
+        "confab_media_upload_bytes_total",
+        "Bytes of media uploads stored",
+    )?;
+    let media_rejected = IntCounterVec::new(
+        Opts::new(
+            "confab_media_rejected_total",
+            "Media uploads refused, by reason (error code)",
+        ),
+        &["reason"],
+    )?;
     registry.register(Box::new(build_info))?;
+    registry.register(Box::new(media_uploads.clone()))?;
+    registry.register(Box::new(media_upload_bytes.clone()))?;
+    registry.register(Box::new(media_rejected.clone()))?;
     // process_* metrics: the default registry registers its process collector by itself.
     Ok(Metrics {
         registry,
@@ -76,6 +100,9 @@ fn build() -> Result<Metrics, prometheus::Error> {
         http_duration,
         auth_failures,
         rate_limited,
+        media_uploads,
+        media_upload_bytes,
+        media_rejected,
     })
 }
 

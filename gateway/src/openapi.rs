@@ -34,6 +34,7 @@ use crate::api;
         api::statuses::post, api::statuses::feed, api::statuses::mine, api::statuses::get_privacy,
         api::statuses::put_privacy, api::statuses::view, api::statuses::viewers, api::statuses::delete,
         api::calls::list, api::calls::settings,
+        api::media::upload, api::media::download, api::media::thumbnail, api::media::gallery,
         api::moderation::report, api::moderation::reports, api::moderation::disable, api::moderation::enable,
         crate::health::healthz, crate::health::readyz,
     ),
@@ -50,6 +51,7 @@ use crate::api;
         (name = "notifications", description = "My notification inbox (the default notification provider)"),
         (name = "statuses", description = "Status stories: 24-hour posts to my contacts (live pushes: WebSocket `status`, `status_deleted`)"),
         (name = "calls", description = "Call history and call settings (signalling: WebSocket /ws, docs/PROTOCOL.md)"),
+        (name = "media", description = "Uploads (images, video, audio, voice notes, documents, stickers), authorized downloads with ranges, chat galleries"),
         (name = "moderation", description = "Reports, and account review by server admins"),
         (name = "ops", description = "Health and readiness"),
     )

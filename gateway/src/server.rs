@@ -30,6 +30,8 @@ pub enum StartError {
     },
     #[error("cluster: {0}")]
     Cluster(#[from] confab_engine::cluster::ClusterError),
+    #[error("media: {0}")]
+    Media(String),
     #[error("server: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -77,6 +79,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             engine.notifier.clone(),
         )),
     );
+    let media = crate::media::open(&config, store.clone())?;
     let rl = &config.rate_limit;
     let state = web::Data::new(AppState {
         store,
@@ -93,6 +96,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             login_per_account: RateLimiter::new(rl.login_per_account_per_min),
         },
         config: config.clone(),
+        media,
     });
     let (path, query) = api::extractor_config();
     let doc = web::Data::new(openapi::ApiDoc::openapi());

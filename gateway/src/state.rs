@@ -17,6 +17,7 @@ pub struct AppState {
     pub tokens: TokenService,
     pub limits: Limits,
     pub config: Config,
+    pub media: Arc<confab_engine::media::MediaService>,
 }
 
 pub struct Limits {

@@ -14,6 +14,9 @@ use uuid::Uuid;
 use crate::model::*;
 use crate::{Store, StoreError};
 
+mod media;
+pub use media::*;
+
 /// Generates one test per conformance check. `$make` is an expression evaluating to a future of
 /// `(Arc<dyn Store>, G)`; `G` is kept alive for the test (e.g. a temporary directory).
 #[macro_export]
@@ -55,7 +58,10 @@ macro_rules! conformance_tests {
             writers_are_fenced_by_claims,
             statuses_fan_out_views_and_delete,
             statuses_expire_and_are_purged,
-            calls_listed_for_everyone_concerned_newest_first
+            calls_listed_for_everyone_concerned_newest_first,
+            media_records_roundtrip,
+            media_shares_grant_and_revoke,
+            gallery_pages_newest_first_by_class
         );
     };
     (@each $make:expr; $($name:ident),*) => {$(

@@ -7,6 +7,7 @@
 //! This crate must never depend on actix, HTTP, or any other Confab crate: it knows rows and
 //! atomic operations, not actors or requests.
 
+pub mod blob;
 pub mod conformance;
 pub mod embedded;
 mod error;

@@ -192,6 +192,7 @@ pub trait Store:
     + NotificationStore
     + StatusStore
     + CallStore
+    + MediaStore
 {
     /// `"embedded"` or `"scylla"`, for metrics and `/readyz`.
     fn backend(&self) -> &'static str;
@@ -317,4 +318,29 @@ pub trait CallStore: Send + Sync {
     async fn record_call(&self, call: CallRecord) -> StoreResult<()>;
     /// `user`'s calls, newest start first.
     async fn calls(&self, user: Uuid, page: PageRequest) -> StoreResult<Page<CallRecord>>;
+}
+
+/// Media records and where each was shared. The blobs themselves live in a
+/// [`BlobStore`](crate::blob::BlobStore).
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    /// Stores a new upload's record. `Conflict("media")` if the id exists.
+    async fn create_media(&self, record: MediaRecord) -> StoreResult<()>;
+    async fn media(&self, id: Uuid) -> StoreResult<Option<MediaRecord>>;
+    /// Records that a message shared media or links (idempotent: the same (chat, seq, class)
+    /// again replaces it).
+    async fn share_media(&self, share: MediaShare) -> StoreResult<()>;
+    /// Removes every share recorded for message `seq` of `chat_id` (it was deleted for
+    /// everyone): gone from the gallery, and the chat's members lose the access it gave.
+    async fn unshare_media(&self, chat_id: Uuid, seq: u64) -> StoreResult<()>;
+    /// The chats `media_id` is shared in (each once), at most `limit`.
+    async fn media_chats(&self, media_id: Uuid, limit: usize) -> StoreResult<Vec<Uuid>>;
+    /// A chat's gallery tab, newest first: up to `limit` shares with seq < `before`.
+    async fn gallery(
+        &self,
+        chat_id: Uuid,
+        class: GalleryClass,
+        before: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<MediaShare>>;
 }

@@ -278,6 +278,7 @@ impl ChatActor {
                 .store_write
                 .with_label_values(&["append"])
                 .observe(started.elapsed().as_secs_f64());
+            crate::media::shares::record(store.as_ref(), &outcomes).await?;
             for outcome in &mut outcomes {
                 if let AppendOutcome::Stored(e) = outcome {
                     crate::chats::decorate(store.as_ref(), std::slice::from_mut(e)).await?;

@@ -148,7 +148,15 @@ impl<'a> Scratch<'a> {
                 reply_to,
                 forwarded,
             } => {
-                let mut body = MessageBody::new(content);
+                let media = match content.media() {
+                    Some((id, kind)) => Some(
+                        crate::media::usable(self.store, sender, id, kind)
+                            .await
+                            .map_err(EngineError::from)?,
+                    ),
+                    None => None,
+                };
+                let mut body = MessageBody::new(content, media.as_ref());
                 if let Some(seq) = reply_to {
                     let (quoted, quoted_body) = self.message(*seq).await?;
                     if quoted_body.is_deleted() {
@@ -187,8 +195,18 @@ impl<'a> Scratch<'a> {
                         "the time to edit this message has passed",
                     ));
                 }
-                let MessageContent::Text { text } = content;
-                body.text = Some(text.clone());
+                let MessageContent::Text { text } = content else {
+                    return Err(EngineError::Validation(
+                        "content: an edit carries {\"kind\":\"text\",\"text\":...}".into(),
+                    ));
+                };
+                match &body.media {
+                    None => body.text = Some(text.clone()),
+                    Some(m) if m.kind != confab_storage::MediaKind::Sticker => {
+                        body.caption = Some(text.clone())
+                    }
+                    Some(_) => return Err(EngineError::Unprocessable("a sticker has no text")),
+                }
                 body.edited_at = Some(now);
                 let rewrite = self.rewrite(original, body.to_json()?);
                 let edit = EditBody {

@@ -9,6 +9,7 @@ pub mod calls;
 pub mod chats;
 pub mod contacts;
 pub mod groups;
+pub mod media;
 pub mod messages;
 pub mod moderation;
 pub mod notifications;
@@ -86,6 +87,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(patch().to(groups::update)),
             )
             .service(resource("/{chat_id}/messages").route(get().to(chats::history)))
+            .service(resource("/{chat_id}/media").route(get().to(media::gallery)))
             .service(resource("/{chat_id}/read").route(post().to(chats::read)))
             .service(resource("/{chat_id}/settings").route(patch().to(settings::update_chat)))
             .service(resource("/{chat_id}/members").route(post().to(groups::add_members)))
@@ -105,6 +107,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(delete().to(groups::revoke_invite)),
             ),
     )
+    .service(resource("/api/media").route(post().to(media::upload)))
+    .service(resource("/api/media/{media_id}").route(get().to(media::download)))
+    .service(resource("/api/media/{media_id}/thumbnail").route(get().to(media::thumbnail)))
     .service(resource("/api/invites/{code}/join").route(post().to(groups::join)))
     .service(resource("/api/messages").route(post().to(messages::send)))
     .service(

@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod chat;
+pub mod media;
 pub mod rest;
 pub mod status;
 pub mod validate;

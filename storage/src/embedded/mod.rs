@@ -11,6 +11,7 @@ mod calls;
 mod chats;
 mod codec;
 mod invites_and_groups;
+mod media;
 mod notifications;
 mod prefs;
 mod receipts;
@@ -50,6 +51,7 @@ impl EmbeddedStore {
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
+        media::create_tables(&txn)?;
         txn.commit()?;
         let db = Arc::new(db);
         Ok(Self {

@@ -3,11 +3,13 @@
 mod account;
 mod call;
 mod chat;
+mod media;
 mod notification;
 mod status;
 
 pub use account::*;
 pub use call::*;
 pub use chat::*;
+pub use media::*;
 pub use notification::*;
 pub use status::*;

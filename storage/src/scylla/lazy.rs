@@ -533,3 +533,39 @@ impl crate::CallStore for LazyScyllaStore {
         self.get().await?.calls(user, page).await
     }
 }
+
+#[async_trait::async_trait]
+impl crate::MediaStore for LazyScyllaStore {
+    async fn create_media(&self, record: MediaRecord) -> StoreResult<()> {
+        self.get().await?.create_media(record).await
+    }
+
+    async fn media(&self, id: Uuid) -> StoreResult<Option<MediaRecord>> {
+        self.get().await?.media(id).await
+    }
+
+    async fn share_media(&self, share: MediaShare) -> StoreResult<()> {
+        self.get().await?.share_media(share).await
+    }
+
+    async fn unshare_media(&self, chat_id: Uuid, seq: u64) -> StoreResult<()> {
+        self.get().await?.unshare_media(chat_id, seq).await
+    }
+
+    async fn media_chats(&self, media_id: Uuid, limit: usize) -> StoreResult<Vec<Uuid>> {
+        self.get().await?.media_chats(media_id, limit).await
+    }
+
+    async fn gallery(
+        &self,
+        chat_id: Uuid,
+        class: GalleryClass,
+        before: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<MediaShare>> {
+        self.get()
+            .await?
+            .gallery(chat_id, class, before, limit)
+            .await
+    }
+}

@@ -36,6 +36,7 @@ mod chats;
 mod config;
 mod groups;
 mod lazy;
+mod media;
 mod notifications;
 mod prefs;
 mod receipts;

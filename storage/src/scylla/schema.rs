@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         cql: include_str!("../../schema/0005_broadcast_lists.cql"),
     },
     Migration {
+        version: 6,
+        name: "0006_media.cql",
+        cql: include_str!("../../schema/0006_media.cql"),
+    },
+    Migration {
         version: 7,
         name: "0007_statuses.cql",
         cql: include_str!("../../schema/0007_statuses.cql"),

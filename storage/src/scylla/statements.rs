@@ -170,6 +170,7 @@ pub(crate) struct Statements {
     pub delete_status_views: PreparedStatement,
     pub select_status_privacy: PreparedStatement,
     pub upsert_status_privacy: PreparedStatement,
+    pub media: super::media::MediaStatements,
 }
 
 /// Names the keyspace in a statement's table reference (`FROM t`, `INTO t`, `UPDATE t`):
@@ -972,6 +973,7 @@ impl Statements {
                 Idempotent,
             )
             .await?,
+            media: super::media::MediaStatements::prepare(session, keyspace, nodes).await?,
         })
     }
 }
