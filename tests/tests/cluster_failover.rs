@@ -1,0 +1,153 @@
+//! Scale-out failure cases with real processes: SIGKILL of the node that orders a chat in the
+//! middle of a send burst, and a Redis restart. See docs/ARCHITECTURE.md "Scaling out".
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use confab_tests::cluster::*;
+use confab_tests::ws::*;
+use confab_tests::*;
+
+/// `confab_live_chat_actors` of a node: the node ordering a chat runs its actor.
+fn chat_actors(s: &Server) -> u64 {
+    let r = s.get("/metrics", None);
+    r.text
+        .lines()
+        .find(|l| l.starts_with("confab_live_chat_actors "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+/// Sends over REST through `via` until acknowledged (a retry with the same client id is the
+/// same message), for at most `within`. Returns the acked seq, or `None`.
+fn send_until_acked(
+    via: &Server,
+    who: &Account,
+    chat: &str,
+    cid: &str,
+    within: Duration,
+) -> Option<u64> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        let r = rest_send(via, who, chat, cid, cid);
+        if r.status == 201 || r.status == 200 {
+            return r.json["seq"].as_u64();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn killing_the_ordering_node_mid_burst_loses_and_repeats_nothing() {
+    let Some(contact) = cql_contact() else { return };
+    let redis = Redis::start();
+    let spec = ClusterSpec::new(contact, &redis);
+    let mut nodes = spec.nodes(3);
+    let a = register_account(&nodes[0], "ada");
+    let b = register_account(&nodes[0], "bea");
+    let g = create_group(&nodes[0], &a, "burst", &[&b.user_id]);
+    // The first message starts the chat's actor on the node that orders it.
+    let warm = rest_send(&nodes[0], &a, &g, "warm", "warm");
+    warm.expect(201);
+    let warm_seq = warm.json["seq"].as_u64().unwrap();
+    let owner = (0..3)
+        .find(|i| chat_actors(&nodes[*i]) > 0)
+        .expect("one node runs the chat's actor");
+    let via = (owner + 1) % 3;
+    let other = (owner + 2) % 3;
+
+    let mut acked: HashMap<String, u64> = HashMap::new();
+    acked.insert("warm".into(), warm_seq);
+    let mut killed_at = None;
+    let mut first_ack_after_kill = None;
+    for i in 0..60 {
+        if i == 20 {
+            nodes[owner].kill9();
+            killed_at = Some(Instant::now());
+        }
+        let cid = format!("m{i}");
+        let seq = send_until_acked(&nodes[via], &a, &g, &cid, Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{cid} never acknowledged"));
+        if killed_at.is_some() && first_ack_after_kill.is_none() {
+            first_ack_after_kill = killed_at.map(|k| k.elapsed());
+        }
+        acked.insert(cid, seq);
+    }
+    let failover = first_ack_after_kill.expect("sends after the kill");
+    eprintln!("failover: first ack {failover:?} after SIGKILL of the ordering node");
+    assert!(failover < Duration::from_secs(10), "took {failover:?}");
+
+    // Every acknowledged message is there exactly once, at its acked seq, with no gaps, and
+    // both surviving nodes serve the same history.
+    let history = full_history(&nodes[other], &b.access, &g);
+    let seqs: Vec<u64> = history.iter().filter_map(|e| e["seq"].as_u64()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "gapless and ordered: {seqs:?}"
+    );
+    let mut by_client: HashMap<String, Vec<u64>> = HashMap::new();
+    for e in history.iter().filter(|e| e["kind"] == "message") {
+        let text = e["content"]["text"].as_str().unwrap_or_default().to_owned();
+        by_client
+            .entry(text)
+            .or_default()
+            .push(e["seq"].as_u64().unwrap());
+    }
+    for (cid, seq) in &acked {
+        assert_eq!(
+            by_client.get(cid),
+            Some(&vec![*seq]),
+            "{cid} acked at {seq}: stored once, at that seq"
+        );
+    }
+    assert_eq!(by_client.len(), acked.len(), "no message that was not sent");
+    let again = full_history(&nodes[via], &a.access, &g);
+    assert_eq!(again, history, "the same history on every node");
+}
+
+#[test]
+fn a_redis_restart_is_survived() {
+    let Some(contact) = cql_contact() else { return };
+    let mut redis = Redis::start();
+    let spec = ClusterSpec::new(contact, &redis);
+    let nodes = spec.nodes(2);
+    let a = register_account(&nodes[0], "rae");
+    let b = register_account(&nodes[1], "rob");
+    let chat = create_direct(&nodes[0], &a, &b.user_id);
+    let mut wa = connect_as(&nodes[0], &a);
+    let mut wb = connect_as(&nodes[1], &b);
+    let sent = wa.send_ok(&chat, "before", "before the restart");
+    assert_eq!(wb.next_event_in(&chat, TIMEOUT)["seq"], sent["seq"]);
+
+    redis.restart();
+    // The nodes heartbeat into the empty Redis again and resubscribe to the bus.
+    wait_for_nodes(&nodes, 2);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut n = 0;
+    loop {
+        n += 1;
+        let cid = format!("after{n}");
+        let ack = wa.send_msg(&chat, &cid, &cid);
+        if ack["type"] == "sent" {
+            let got = wb.try_next_where(Duration::from_secs(2), |f| {
+                f["type"] == "event" && f["seq"] == ack["seq"]
+            });
+            if got.is_some() {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no live delivery across nodes after Redis came back: {ack}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The sessions lived through it, and the other direction works too.
+    let sent = wb.send_ok(&chat, "back", "from node two");
+    let ev = wa.next_where("b's message", TIMEOUT, |f| {
+        f["type"] == "event" && f["seq"] == sent["seq"]
+    });
+    assert_eq!(ev["content"]["text"], "from node two");
+}
