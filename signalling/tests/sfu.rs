@@ -115,6 +115,8 @@ fn start() -> Sfu {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "intermittent: a subscriber sometimes never gets one forwarded track (a \
+            renegotiation race in the SFU, open in issue 7); run with --ignored"]
 async fn two_participants_receive_each_other() {
     let _serial = SERIAL.lock().await;
     let sfu = start();
