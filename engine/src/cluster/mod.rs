@@ -56,6 +56,8 @@ pub struct Cluster {
     conn: ConnectionManager,
     /// Live nodes, sorted; starts as just this node.
     nodes: RwLock<Arc<Vec<Uuid>>>,
+    /// Whether other nodes are live: read on every push, so kept apart from `nodes`.
+    others: std::sync::atomic::AtomicBool,
     outbox: mpsc::Sender<Outgoing>,
     outbox_rx: Mutex<Option<mpsc::Receiver<Outgoing>>>,
     waiting: Mutex<HashMap<u64, oneshot::Sender<Result<ChatReply, WireError>>>>,
@@ -88,6 +90,7 @@ impl Cluster {
         Ok(Arc::new(Cluster {
             node_id: config.node_id,
             nodes: RwLock::new(Arc::new(vec![config.node_id])),
+            others: std::sync::atomic::AtomicBool::new(false),
             config,
             client,
             conn,
@@ -136,7 +139,7 @@ impl Cluster {
 
     /// Queues a push for `user`'s sockets on the other nodes.
     pub(crate) fn forward_push(&self, user: Uuid, push: &Arc<Push>) {
-        if self.live_nodes().len() < 2 {
+        if !self.others.load(Ordering::Relaxed) {
             return;
         }
         if self.outbox.try_send((user, push.clone())).is_err() {

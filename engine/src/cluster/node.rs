@@ -1,5 +1,6 @@
 //! The cluster's background tasks: registry heartbeat, bus subscriber, push publisher.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +54,7 @@ pub(super) async fn heartbeat(cluster: Arc<Cluster>) {
                 let changed = {
                     let mut current = cluster.nodes.write().unwrap_or_else(|p| p.into_inner());
                     let changed = **current != nodes;
+                    cluster.others.store(nodes.len() > 1, Ordering::Relaxed);
                     *current = Arc::new(nodes);
                     changed
                 };
