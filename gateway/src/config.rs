@@ -307,6 +307,16 @@ pub struct RateLimitConfig {
     pub login_per_ip_per_min: u32,
     /// `CONFAB_RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MIN`.
     pub login_per_account_per_min: u32,
+    /// Messages sent (send, forward, broadcast; WebSocket or REST) by one user, all devices.
+    /// `CONFAB_RATE_LIMIT_SEND_PER_USER_PER_MIN`.
+    pub send_per_user_per_min: u32,
+    /// Messages sent from one IP address, all users. `CONFAB_RATE_LIMIT_SEND_PER_IP_PER_MIN`.
+    pub send_per_ip_per_min: u32,
+    /// Typing frames of one user, all devices and chats.
+    /// `CONFAB_RATE_LIMIT_TYPING_PER_USER_PER_MIN`.
+    pub typing_per_user_per_min: u32,
+    /// Typing frames from one IP address. `CONFAB_RATE_LIMIT_TYPING_PER_IP_PER_MIN`.
+    pub typing_per_ip_per_min: u32,
 }
 
 impl Default for Config {
@@ -384,6 +394,10 @@ impl Default for RateLimitConfig {
             register_per_ip_per_min: 30,
             login_per_ip_per_min: 60,
             login_per_account_per_min: 10,
+            send_per_user_per_min: 600,
+            send_per_ip_per_min: 6000,
+            typing_per_user_per_min: 240,
+            typing_per_ip_per_min: 2400,
         }
     }
 }
@@ -487,6 +501,10 @@ impl Config {
         env!("CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN" => self.rate_limit.register_per_ip_per_min);
         env!("CONFAB_RATE_LIMIT_LOGIN_PER_IP_PER_MIN" => self.rate_limit.login_per_ip_per_min);
         env!("CONFAB_RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MIN" => self.rate_limit.login_per_account_per_min);
+        env!("CONFAB_RATE_LIMIT_SEND_PER_USER_PER_MIN" => self.rate_limit.send_per_user_per_min);
+        env!("CONFAB_RATE_LIMIT_SEND_PER_IP_PER_MIN" => self.rate_limit.send_per_ip_per_min);
+        env!("CONFAB_RATE_LIMIT_TYPING_PER_USER_PER_MIN" => self.rate_limit.typing_per_user_per_min);
+        env!("CONFAB_RATE_LIMIT_TYPING_PER_IP_PER_MIN" => self.rate_limit.typing_per_ip_per_min);
         env!("CONFAB_CHAT_THREADS" => self.chat.threads);
         env!("CONFAB_CHAT_IDLE_SECS" => self.chat.idle_secs);
         env!("CONFAB_CHAT_MAX_GROUP_MEMBERS" => self.chat.max_group_members);
@@ -611,9 +629,16 @@ impl Config {
             ));
         }
         let rl = &self.rate_limit;
-        if rl.register_per_ip_per_min == 0
-            || rl.login_per_ip_per_min == 0
-            || rl.login_per_account_per_min == 0
+        if [
+            rl.register_per_ip_per_min,
+            rl.login_per_ip_per_min,
+            rl.login_per_account_per_min,
+            rl.send_per_user_per_min,
+            rl.send_per_ip_per_min,
+            rl.typing_per_user_per_min,
+            rl.typing_per_ip_per_min,
+        ]
+        .contains(&0)
         {
             return Err(ConfigError::Invalid(
                 "rate limits must be at least 1 per minute".into(),

@@ -18,6 +18,7 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub auth_failures: IntCounterVec,
     pub rate_limited: IntCounterVec,
+    pub rate_limit_fallbacks: prometheus::IntCounter,
     pub media_uploads: IntCounterVec,
     pub media_upload_bytes: prometheus::IntCounter,
     pub media_rejected: IntCounterVec,
@@ -71,6 +72,11 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(http_duration.clone()))?;
     registry.register(Box::new(auth_failures.clone()))?;
     registry.register(Box::new(rate_limited.clone()))?;
+    let rate_limit_fallbacks = prometheus::IntCounter::new(
+        "confab_rate_limit_fallbacks_total",
+        "Rate-limit checks that used this node's own buckets because Redis did not answer",
+    )?;
+    registry.register(Box::new(rate_limit_fallbacks.clone()))?;
     let media_uploads = IntCounterVec::new(
         Opts::new(
             "confab_media_uploads_total",
@@ -100,6 +106,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         http_duration,
         auth_failures,
         rate_limited,
+        rate_limit_fallbacks,
         media_uploads,
         media_upload_bytes,
         media_rejected,

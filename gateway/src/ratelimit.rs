@@ -1,20 +1,163 @@
-//! In-process token buckets for login and registration (per client IP and per account).
-//! Redis-backed counters replace this when several nodes share the limits.
+//! Rate limits per client IP and per user, for REST and WebSocket commands.
+//!
+//! Every limit is a bucket holding `n` attempts and regaining `n` a minute (`rate_limit.*`).
+//! On a single node the buckets live in process. In a cluster they live in Redis
+//! (`Cluster::take`), so a client spreading its attempts over the nodes meets one limit; if
+//! Redis does not answer within [`SHARED_TIMEOUT`], the node falls back to its own buckets
+//! (still limited, per node) rather than refusing or letting everything through.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::HttpRequest;
+use confab_engine::cluster::{Bucket, Cluster};
+
+use crate::config::RateLimitConfig;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 /// Buckets never grow past this many keys: idle full buckets are dropped first.
 const MAX_KEYS: usize = 100_000;
+/// How long a command waits for the shared buckets before using this node's own.
+const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
 
-pub struct RateLimiter {
-    /// Attempts a bucket holds, and how many it regains per minute.
-    per_min: u32,
-    buckets: Mutex<HashMap<String, Bucket>>,
+/// What a limit counts. Its name is the `limit` label of `confab_rate_limited_total` and part
+/// of the Redis key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    RegisterPerIp,
+    LoginPerIp,
+    LoginPerAccount,
+    SendPerUser,
+    SendPerIp,
+    TypingPerUser,
+    TypingPerIp,
 }
 
-struct Bucket {
+impl Rule {
+    const ALL: [Rule; 7] = [
+        Rule::RegisterPerIp,
+        Rule::LoginPerIp,
+        Rule::LoginPerAccount,
+        Rule::SendPerUser,
+        Rule::SendPerIp,
+        Rule::TypingPerUser,
+        Rule::TypingPerIp,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::RegisterPerIp => "register_per_ip",
+            Rule::LoginPerIp => "login_per_ip",
+            Rule::LoginPerAccount => "login_per_account",
+            Rule::SendPerUser => "send_per_user",
+            Rule::SendPerIp => "send_per_ip",
+            Rule::TypingPerUser => "typing_per_user",
+            Rule::TypingPerIp => "typing_per_ip",
+        }
+    }
+
+    fn per_min(self, c: &RateLimitConfig) -> u32 {
+        match self {
+            Rule::RegisterPerIp => c.register_per_ip_per_min,
+            Rule::LoginPerIp => c.login_per_ip_per_min,
+            Rule::LoginPerAccount => c.login_per_account_per_min,
+            Rule::SendPerUser => c.send_per_user_per_min,
+            Rule::SendPerIp => c.send_per_ip_per_min,
+            Rule::TypingPerUser => c.typing_per_user_per_min,
+            Rule::TypingPerIp => c.typing_per_ip_per_min,
+        }
+    }
+}
+
+/// Every rate limit of the node.
+pub struct Limits {
+    local: HashMap<Rule, RateLimiter>,
+    shared: Option<Arc<Cluster>>,
+}
+
+impl Limits {
+    pub fn new(config: &RateLimitConfig, shared: Option<Arc<Cluster>>) -> Self {
+        let local = Rule::ALL
+            .iter()
+            .map(|r| (*r, RateLimiter::new(r.per_min(config))))
+            .collect();
+        Self { local, shared }
+    }
+
+    /// Whether the buckets are shared with other nodes (Redis).
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Takes one attempt from each `(rule, key)` bucket, or from none of them.
+    /// `Err(wait)`: refused; retry after `wait`.
+    pub async fn take(&self, checks: &[(Rule, &str)]) -> Result<(), Duration> {
+        let Some(cluster) = &self.shared else {
+            return self.take_local(checks);
+        };
+        let buckets: Vec<Bucket> = checks
+            .iter()
+            .map(|(rule, key)| Bucket {
+                name: format!("{}:{key}", rule.name()),
+                per_min: self.local[rule].per_min,
+            })
+            .collect();
+        match tokio::time::timeout(SHARED_TIMEOUT, cluster.take(&buckets)).await {
+            Ok(Ok(None)) => Ok(()),
+            Ok(Ok(Some((wait, worst)))) => {
+                Err(refused(checks[worst.min(checks.len() - 1)].0, wait))
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "shared rate limits unavailable: this node's own apply");
+                Metrics::global().rate_limit_fallbacks.inc();
+                self.take_local(checks)
+            }
+            Err(_) => {
+                Metrics::global().rate_limit_fallbacks.inc();
+                self.take_local(checks)
+            }
+        }
+    }
+
+    /// [`Limits::take`] for REST handlers: refusal is `429 rate_limited` with `Retry-After`.
+    pub async fn admit(&self, checks: &[(Rule, &str)]) -> Result<(), ApiError> {
+        self.take(checks)
+            .await
+            .map_err(|wait| ApiError::RateLimited {
+                retry_after_secs: retry_after_secs(wait),
+            })
+    }
+
+    /// This node's own buckets. Checked in order: a refusal by a later bucket leaves the
+    /// attempt taken from the earlier ones.
+    pub fn take_local(&self, checks: &[(Rule, &str)]) -> Result<(), Duration> {
+        for (rule, key) in checks {
+            self.local[rule]
+                .check(key)
+                .map_err(|wait| refused(*rule, wait))?;
+        }
+        Ok(())
+    }
+}
+
+fn refused(rule: Rule, wait: Duration) -> Duration {
+    Metrics::global()
+        .rate_limited
+        .with_label_values(&[rule.name()])
+        .inc();
+    wait
+}
+
+/// In-process token buckets: each key's bucket holds `per_min` attempts and regains
+/// `per_min` a minute.
+pub struct RateLimiter {
+    per_min: u32,
+    buckets: Mutex<HashMap<String, Tokens>>,
+}
+
+struct Tokens {
     tokens: f64,
     updated: Instant,
 }
@@ -27,19 +170,19 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one attempt for `key`; `Err(seconds)` says how long until one is available.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
+    /// Takes one attempt for `key`; `Err(wait)` says how long until one is available.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
         self.check_at(key, Instant::now())
     }
 
-    fn check_at(&self, key: &str, now: Instant) -> Result<(), u64> {
+    fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let capacity = f64::from(self.per_min);
         let per_sec = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
             buckets.retain(|_, b| b.refilled(now, per_sec, capacity) < capacity);
         }
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+        let bucket = buckets.entry(key.to_owned()).or_insert(Tokens {
             tokens: capacity,
             updated: now,
         });
@@ -49,22 +192,33 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(((1.0 - bucket.tokens) / per_sec).ceil().max(1.0) as u64)
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_sec))
         }
     }
 }
 
-impl Bucket {
+impl Tokens {
     fn refilled(&self, now: Instant, per_sec: f64, capacity: f64) -> f64 {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
         (self.tokens + elapsed * per_sec).min(capacity)
     }
 }
 
+/// The address per-IP limits count: the TCP peer (behind a proxy, the proxy's address).
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Whole seconds for a `Retry-After` header: rounded up, at least 1.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_millis().div_ceil(1000).max(1) as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn allows_the_burst_then_refuses_with_a_wait() {
@@ -74,7 +228,7 @@ mod tests {
             assert!(limiter.check_at("ip", t).is_ok());
         }
         assert_eq!(
-            limiter.check_at("ip", t),
+            limiter.check_at("ip", t).map_err(retry_after_secs),
             Err(20),
             "one token per 20 s at 3/min"
         );
@@ -83,5 +237,12 @@ mod tests {
             limiter.check_at("ip", t + Duration::from_secs(21)).is_ok(),
             "refills over time"
         );
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1000)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
     }
 }

@@ -13,8 +13,8 @@ use utoipa::OpenApi;
 
 use crate::auth::{secret, TokenService};
 use crate::config::Config;
-use crate::ratelimit::RateLimiter;
-use crate::state::{AppState, Limits};
+use crate::ratelimit::Limits;
+use crate::state::AppState;
 use crate::{api, health, metrics, openapi, ws};
 
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +80,6 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         )),
     );
     let media = crate::media::open(&config, store.clone())?;
-    let rl = &config.rate_limit;
     let state = web::Data::new(AppState {
         store,
         engine: engine.clone(),
@@ -90,11 +89,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             config.auth.access_ttl_secs,
             config.auth.refresh_ttl_secs,
         ),
-        limits: Limits {
-            register_per_ip: RateLimiter::new(rl.register_per_ip_per_min),
-            login_per_ip: RateLimiter::new(rl.login_per_ip_per_min),
-            login_per_account: RateLimiter::new(rl.login_per_account_per_min),
-        },
+        limits: std::sync::Arc::new(Limits::new(&config.rate_limit, engine.cluster.clone())),
         config: config.clone(),
         media,
     });

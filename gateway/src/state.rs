@@ -8,20 +8,14 @@ use confab_storage::Store;
 
 use crate::auth::TokenService;
 use crate::config::Config;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::Limits;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub engine: Arc<Engine>,
     pub calls: Arc<Calls>,
     pub tokens: TokenService,
-    pub limits: Limits,
+    pub limits: Arc<Limits>,
     pub config: Config,
     pub media: Arc<confab_engine::media::MediaService>,
-}
-
-pub struct Limits {
-    pub register_per_ip: RateLimiter,
-    pub login_per_ip: RateLimiter,
-    pub login_per_account: RateLimiter,
 }

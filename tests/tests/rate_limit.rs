@@ -1,5 +1,8 @@
-//! Rate limiting of login (per account, per IP) and register (per IP).
+//! Rate limiting of login (per account, per IP), register (per IP), and message sends and
+//! typing (per user over all devices, per IP), on one node. Limits shared by several nodes
+//! through Redis: `cluster_limits.rs`.
 
+use confab_tests::ws::*;
 use confab_tests::*;
 
 #[track_caller]
@@ -186,4 +189,104 @@ fn rate_limit_bucket_refills_after_retry_after() {
         r.status, 200,
         "after Retry-After the next attempt is allowed: {r}"
     );
+}
+
+/// A `rate_limited` WebSocket answer carries how long to wait, within one token's refill time.
+#[track_caller]
+fn assert_ws_rate_limited(ans: &Value, max_wait_ms: u64) {
+    assert_eq!(ans["type"], "error", "{ans}");
+    assert_eq!(ans["code"], "rate_limited", "{ans}");
+    let wait = ans["retry_after_ms"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("rate_limited must carry retry_after_ms: {ans}"));
+    assert!(
+        wait >= 1 && wait <= max_wait_ms,
+        "retry_after_ms {wait}: {ans}"
+    );
+}
+
+#[test]
+fn sends_are_limited_per_user_over_all_devices_and_rest() {
+    // 6 a minute: a burst of 6, then one every 10 s.
+    let s = ws_server_with(&[
+        ("CONFAB_RATE_LIMIT_SEND_PER_USER_PER_MIN", "6"),
+        ("CONFAB_RATE_LIMIT_SEND_PER_IP_PER_MIN", "1000"),
+    ]);
+    let a = register_account(&s, "sender");
+    let a2 = login_account(&s, "sender", PASSWORD);
+    let b = register_account(&s, "receiver");
+    let chat = create_direct(&s, &a, &b.user_id);
+    let mut phone = connect_as(&s, &a);
+    let mut laptop = connect_as(&s, &a2);
+    for k in 0..3 {
+        phone.send_ok(&chat, &format!("p{k}"), "from the phone");
+        laptop.send_ok(&chat, &format!("l{k}"), "from the laptop");
+    }
+    // The seventh, from either device or over REST, is refused and not stored.
+    let ans = phone.send_msg(&chat, "p3", "one too many");
+    assert_ws_rate_limited(&ans, 10_000);
+    let ans = laptop.send_msg(&chat, "l3", "one too many");
+    assert_ws_rate_limited(&ans, 10_000);
+    let r = post(
+        &s,
+        "/api/messages",
+        Some(&a.access),
+        Some(json!({"chat_id": chat, "client_id": "r0",
+            "content": {"kind": "text", "text": "over REST"}})),
+    );
+    assert_rate_limited(&r);
+    let history = get(&s, &format!("/api/chats/{chat}/messages"), Some(&b.access));
+    assert_eq!(history.status, 200, "{history}");
+    let texts = history.text.clone();
+    assert!(
+        !texts.contains("one too many") && !texts.contains("over REST"),
+        "refused sends must not be stored: {texts}"
+    );
+    // The session carries on, and the other member is not limited by it.
+    phone.assert_ping();
+    let mut wb = connect_as(&s, &b);
+    wb.send_ok(&chat, "b0", "my own budget");
+}
+
+#[test]
+fn sends_are_limited_per_ip_over_all_users() {
+    let s = ws_server_with(&[
+        ("CONFAB_RATE_LIMIT_SEND_PER_USER_PER_MIN", "1000"),
+        ("CONFAB_RATE_LIMIT_SEND_PER_IP_PER_MIN", "4"),
+    ]);
+    let a = register_account(&s, "neighbour1");
+    let b = register_account(&s, "neighbour2");
+    let chat = create_direct(&s, &a, &b.user_id);
+    let mut wa = connect_as(&s, &a);
+    let mut wb = connect_as(&s, &b);
+    wa.send_ok(&chat, "a0", "1");
+    wb.send_ok(&chat, "b0", "2");
+    wa.send_ok(&chat, "a1", "3");
+    wb.send_ok(&chat, "b1", "4");
+    // Both users share 127.0.0.1: the address's budget is spent for both.
+    assert_ws_rate_limited(&wa.send_msg(&chat, "a2", "5"), 15_000);
+    assert_ws_rate_limited(&wb.send_msg(&chat, "b2", "5"), 15_000);
+}
+
+#[test]
+fn typing_is_limited_per_user_over_all_chats() {
+    let s = ws_server_with(&[
+        ("CONFAB_RATE_LIMIT_TYPING_PER_USER_PER_MIN", "3"),
+        ("CONFAB_RATE_LIMIT_TYPING_PER_IP_PER_MIN", "1000"),
+    ]);
+    let a = register_account(&s, "typist");
+    let mut chats = Vec::new();
+    for k in 0..4 {
+        let other = register_account(&s, &format!("friend{k}"));
+        chats.push(create_direct(&s, &a, &other.user_id));
+    }
+    let mut w = connect_as(&s, &a);
+    // One typing frame per chat: the per-chat once-a-second rule never applies here.
+    for chat in &chats[..3] {
+        let ans = w.request("typing", json!({"chat_id": chat, "state": "typing"}));
+        assert_eq!(ans["type"], "ok", "{ans}");
+    }
+    let ans = w.request("typing", json!({"chat_id": chats[3], "state": "typing"}));
+    assert_ws_rate_limited(&ans, 20_000);
+    w.assert_ping();
 }

@@ -13,6 +13,7 @@
 //! - **Presence**: `confab:online:<user>` holds the nodes where the user has sockets.
 
 mod bus;
+mod limits;
 mod node;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 use bus::BusMessage;
 pub use bus::{ChatCommand, ChatReply, WireError};
+pub use limits::Bucket;
 
 use crate::engine::Engine;
 use crate::push::Push;
@@ -279,11 +281,6 @@ impl Cluster {
             .arg(self.node_id.to_string())
             .query_async(&mut conn)
             .await;
-    }
-
-    /// The shared connection, for other Redis users in the process (rate limits).
-    pub fn connection(&self) -> ConnectionManager {
-        self.conn.clone()
     }
 }
 

@@ -9,25 +9,10 @@ use crate::api::body::JsonBody;
 use crate::auth::{password, Authed};
 use crate::clock;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::ratelimit::{client_ip, Rule};
 use crate::state::AppState;
 use crate::wire::rest::*;
 use crate::wire::validate;
-
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn limited(limit: &'static str, result: Result<(), u64>) -> ApiResult<()> {
-    result.map_err(|retry_after_secs| {
-        crate::metrics::Metrics::global()
-            .rate_limited
-            .with_label_values(&[limit])
-            .inc();
-        ApiError::RateLimited { retry_after_secs }
-    })
-}
 
 /// Opens a new device session for `user` and issues its first token pair.
 async fn open_session(state: &AppState, user: &User, device_name: String) -> ApiResult<Tokens> {
@@ -70,10 +55,10 @@ pub async fn register(
     req: HttpRequest,
     body: JsonBody<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
-    limited(
-        "register_per_ip",
-        state.limits.register_per_ip.check(&client_ip(&req)),
-    )?;
+    state
+        .limits
+        .admit(&[(Rule::RegisterPerIp, &client_ip(&req))])
+        .await?;
     let body = body.into_inner();
     let username = validate::username(&body.username)?;
     validate::password(&body.password)?;
@@ -139,14 +124,13 @@ pub async fn login(
         ));
     }
     let device_name = validate::device_name(body.device_name.as_deref())?;
-    limited(
-        "login_per_ip",
-        state.limits.login_per_ip.check(&client_ip(&req)),
-    )?;
-    limited(
-        "login_per_account",
-        state.limits.login_per_account.check(&account),
-    )?;
+    state
+        .limits
+        .admit(&[
+            (Rule::LoginPerIp, &client_ip(&req)),
+            (Rule::LoginPerAccount, &account),
+        ])
+        .await?;
     let user = match &body.username {
         Some(_) => state.store.user_by_username(&account).await?,
         None => state.store.user_by_phone(&account).await?,

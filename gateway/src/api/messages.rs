@@ -1,11 +1,12 @@
 //! `/api/messages/`: send without a socket, and per-member receipts of a message.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use crate::api::body::JsonBody;
 use crate::auth::Authed;
 use crate::error::{ApiResult, ErrorBody};
+use crate::ratelimit::{client_ip, Rule};
 use crate::state::AppState;
 use crate::wire::chat::*;
 
@@ -15,13 +16,16 @@ use crate::wire::chat::*;
         (status = 200, description = "A retry of an earlier client_id: the original", body = SentView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, description = "not_a_member / blocked", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "rate_limited (sends per user and per IP), with Retry-After", body = ErrorBody),
         (status = 503, description = "the store failed: nothing stored, retry", body = ErrorBody)))]
 pub async fn send(
     state: web::Data<AppState>,
+    req: HttpRequest,
     me: Authed,
     body: JsonBody<SendMessageRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
+    admit_send(&state, &req, me.user_id).await?;
     let sent = state
         .engine
         .send_reply(
@@ -145,13 +149,16 @@ pub async fn unreact(
 #[utoipa::path(post, path = "/api/messages/forward", tag = "messages", security(("bearer" = [])),
     request_body = ForwardRequest,
     responses((status = 200, description = "One result per target chat", body = ForwardResults),
-        (status = 400, body = ErrorBody), (status = 404, description = "no such source message", body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, description = "no such source message", body = ErrorBody),
+        (status = 429, description = "rate_limited (sends per user and per IP), with Retry-After", body = ErrorBody)))]
 pub async fn forward(
     state: web::Data<AppState>,
+    req: HttpRequest,
     me: Authed,
     body: JsonBody<ForwardRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
+    admit_send(&state, &req, me.user_id).await?;
     let results = state
         .engine
         .forward(me.user_id, b.chat_id, b.seq, &b.to, b.client_id)
@@ -219,4 +226,16 @@ pub async fn starred(
         items: events.iter().map(EventView::from).collect(),
         next_cursor: next,
     }))
+}
+
+/// The send limits (per user and per IP) that WebSocket sends share.
+async fn admit_send(state: &AppState, req: &HttpRequest, user: Uuid) -> ApiResult<()> {
+    let user = user.to_string();
+    state
+        .limits
+        .admit(&[
+            (Rule::SendPerUser, &user),
+            (Rule::SendPerIp, &client_ip(req)),
+        ])
+        .await
 }

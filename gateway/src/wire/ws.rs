@@ -478,6 +478,15 @@ pub fn hello(
 }
 
 pub fn error(id: Option<&str>, code: &str, message: &str) -> Bytes {
+    error_frame(id, code, message, None)
+}
+
+/// `rate_limited`, with how long to wait before retrying.
+pub fn rate_limited(id: Option<&str>, message: &str, retry_after_ms: u64) -> Bytes {
+    error_frame(id, "rate_limited", message, Some(retry_after_ms))
+}
+
+fn error_frame(id: Option<&str>, code: &str, message: &str, retry_after_ms: Option<u64>) -> Bytes {
     #[derive(Serialize)]
     struct Error<'a> {
         v: u8,
@@ -486,6 +495,8 @@ pub fn error(id: Option<&str>, code: &str, message: &str) -> Bytes {
         id: Option<&'a str>,
         code: &'a str,
         message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     }
     to_bytes(&Error {
         v: VERSION,
@@ -493,6 +504,7 @@ pub fn error(id: Option<&str>, code: &str, message: &str) -> Bytes {
         id,
         code,
         message,
+        retry_after_ms,
     })
 }
 

@@ -50,6 +50,8 @@ pub async fn endpoint(
     let (out, rx) = mpsc::channel(OUTBOUND_QUEUE);
     let engine = state.engine.clone();
     let calls = state.calls.clone();
+    let limits = state.limits.clone();
+    let ip = crate::ratelimit::client_ip(&req);
     let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     session::WsSession::create(move |ctx| {
         ctx.add_stream(io::Incoming::new(payload));
@@ -60,7 +62,7 @@ pub async fn endpoint(
             out,
             control: ctx.address().recipient(),
         };
-        session::WsSession::new(engine, calls, handle)
+        session::WsSession::new(engine, calls, limits, ip, handle)
     });
     tracing::debug!(conn_id, user_id = %authed.user_id, "websocket open");
     Ok(HttpResponse::SwitchingProtocols()

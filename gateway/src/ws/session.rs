@@ -17,6 +17,7 @@ use confab_storage::ReceiptKind;
 use uuid::Uuid;
 
 use super::io::Inbound;
+use crate::ratelimit::{Limits, Rule};
 use crate::wire::ws::{self as wire, Request, SyncedChat};
 
 pub const HEARTBEAT: Duration = Duration::from_secs(20);
@@ -34,6 +35,9 @@ const DEFAULT_SYNC_LIMIT: usize = 200;
 pub struct WsSession {
     engine: Arc<Engine>,
     calls: Arc<Calls>,
+    limits: Arc<Limits>,
+    /// The client's address, for the per-IP limits.
+    ip: String,
     handle: SessionHandle,
     last_heard: Instant,
     tokens: f64,
@@ -44,10 +48,18 @@ pub struct WsSession {
 }
 
 impl WsSession {
-    pub fn new(engine: Arc<Engine>, calls: Arc<Calls>, handle: SessionHandle) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        calls: Arc<Calls>,
+        limits: Arc<Limits>,
+        ip: String,
+        handle: SessionHandle,
+    ) -> Self {
         WsSession {
             engine,
             calls,
+            limits,
+            ip,
             handle,
             last_heard: Instant::now(),
             tokens: RATE_BURST,
@@ -115,7 +127,55 @@ impl WsSession {
         self.dispatch(id, request, ctx);
     }
 
+    /// Runs `request` once the per-user and per-IP limits of its kind admit it. With shared
+    /// (Redis) limits the session waits for the answer before reading its next frame, so
+    /// commands keep their order.
     fn dispatch(&mut self, id: String, request: Request, ctx: &mut Context<Self>) {
+        let (per_user, per_ip) = match &request {
+            Request::Send(_) | Request::Forward(_) | Request::Broadcast(_) => {
+                (Rule::SendPerUser, Rule::SendPerIp)
+            }
+            Request::Typing(_) => (Rule::TypingPerUser, Rule::TypingPerIp),
+            _ => return self.run(id, request, ctx),
+        };
+        let user = self.handle.user_id.to_string();
+        if !self.limits.is_shared() {
+            match self
+                .limits
+                .take_local(&[(per_user, &user), (per_ip, &self.ip)])
+            {
+                Ok(()) => self.run(id, request, ctx),
+                Err(wait) => self.refuse(&id, per_user, wait),
+            }
+            return;
+        }
+        let limits = self.limits.clone();
+        let ip = self.ip.clone();
+        let take = async move { limits.take(&[(per_user, &user), (per_ip, &ip)]).await };
+        ctx.wait(
+            take.into_actor(self)
+                .map(move |admitted, act, ctx| match admitted {
+                    Ok(()) => act.run(id, request, ctx),
+                    Err(wait) => act.refuse(&id, per_user, wait),
+                }),
+        );
+    }
+
+    fn refuse(&self, id: &str, rule: Rule, wait: Duration) {
+        let what = if rule == Rule::TypingPerUser {
+            "typing"
+        } else {
+            "messages"
+        };
+        let message = format!("too many {what} from this account or address; retry later");
+        self.send(wire::rate_limited(
+            Some(id),
+            &message,
+            wait.as_millis().max(1) as u64,
+        ));
+    }
+
+    fn run(&mut self, id: String, request: Request, ctx: &mut Context<Self>) {
         let engine = self.engine.clone();
         let me = self.handle.user_id;
         match request {
