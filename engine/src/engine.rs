@@ -16,7 +16,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::message::{validate_emoji, MessageBody};
 use crate::notify::{Notifier, NotifyConfig};
 use crate::router::Router;
-use crate::status::media::{MediaIdShapeOnly, StatusMediaCheck};
+use crate::status::media::{StatusMediaCheck, StoreMediaCheck};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -119,6 +119,7 @@ impl Engine {
             threads,
             rules,
         );
+        let status_media = RwLock::new(Arc::new(StoreMediaCheck::new(store.clone())) as Arc<_>);
         let engine = Arc::new(Engine {
             store,
             router,
@@ -126,7 +127,7 @@ impl Engine {
             cluster,
             chats,
             config,
-            status_media: RwLock::new(Arc::new(MediaIdShapeOnly)),
+            status_media,
         });
         if let Some(c) = &engine.cluster {
             c.attach(Arc::downgrade(&engine));

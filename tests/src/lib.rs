@@ -15,6 +15,7 @@ pub use serde_json::{json, Value};
 
 pub mod calls;
 pub mod cluster;
+pub mod media;
 pub mod ws;
 
 /// The default password used by [`register`].
@@ -438,16 +439,7 @@ pub fn try_request(
     };
     let mut res = res?;
     let status = res.status().as_u16();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(res.headers());
     let text = if method == "HEAD" {
         String::new()
     } else {
@@ -495,16 +487,7 @@ pub fn post_chunked(server: &Server, path: &str, content_type: &str, body: Vec<u
         )));
     let mut res = res.unwrap_or_else(|e| panic!("POST {url} (chunked): transport error: {e}"));
     let status = res.status().as_u16();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(res.headers());
     let text = res.body_mut().read_to_string().unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
     Resp {
@@ -514,6 +497,19 @@ pub fn post_chunked(server: &Server, path: &str, content_type: &str, body: Vec<u
         text,
         request: format!("POST {url} (chunked, {len} bytes)"),
     }
+}
+
+/// A response's headers as (lower-case name, value) pairs.
+pub(crate) fn header_pairs(headers: &ureq::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Send a request with a raw body and an explicit content type (or none); panics on I/O errors.

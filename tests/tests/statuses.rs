@@ -1,9 +1,12 @@
 //! Status stories (docs/REST.md "Statuses", docs/PROTOCOL.md `status` pushes): contacts see
 //! them grouped with seen/unseen; the owner sees who viewed; the privacy rules and blocks hold;
-//! new and deleted statuses are pushed live; they expire and are purged.
+//! new and deleted statuses are pushed live; they expire and are purged; image and video
+//! statuses need the poster's own upload of that kind, and their audience downloads it with
+//! `?status=`.
 
 use std::time::{Duration, Instant};
 
+use confab_tests::media::*;
 use confab_tests::ws::*;
 use confab_tests::*;
 
@@ -58,6 +61,65 @@ fn view(s: &Server, who: &Account, id: &str) -> Resp {
 
 fn accounts<const N: usize>(s: &Server, prefix: &str) -> [Account; N] {
     std::array::from_fn(|i| register_account(s, &format!("{prefix}{i}x{}", unique())))
+}
+
+/// Uploads `bytes` as a `kind`; its id.
+fn upload_id(s: &Server, who: &Account, kind: &str, bytes: &[u8]) -> String {
+    upload_ok(s, &who.access, kind, None, bytes)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Uploads `bytes` as a `kind` and posts them as a status of that kind, for my contacts but
+/// `except` (or per my setting): the media id and the posted status.
+fn media_status(
+    s: &Server,
+    owner: &Account,
+    kind: &str,
+    bytes: &[u8],
+    caption: Option<&str>,
+    except: Option<&Account>,
+) -> (String, Value) {
+    let media = upload_id(s, owner, kind, bytes);
+    let mut body = json!({"content": {"kind": kind, "media_id": media, "caption": caption}});
+    if let Some(user) = except {
+        body["privacy"] = json!({"audience": "my_contacts_except", "users": [user.user_id]});
+    }
+    (media.clone(), post_status(s, owner, body))
+}
+
+/// `GET /api/media/{media_id}` (plus `suffix`, e.g. `/thumbnail`) through status `status_id`.
+fn fetch_via(s: &Server, who: &Account, media_id: &str, suffix: &str, status_id: &str) -> Download {
+    fetch(
+        s,
+        &format!("/api/media/{media_id}{suffix}?status={status_id}"),
+        Some(&who.access),
+        &[],
+    )
+}
+
+/// `who` may download neither an image nor its thumbnail through status `status_id`: the
+/// answer is the one without `?status=` (403 for someone else's upload).
+#[track_caller]
+fn assert_no_access_via(s: &Server, who: &Account, media_id: &str, status_id: &str) {
+    for suffix in ["", "/thumbnail"] {
+        assert_refused(
+            &fetch_via(s, who, media_id, suffix, status_id),
+            403,
+            "forbidden",
+        );
+    }
+}
+
+#[track_caller]
+fn assert_refused(d: &Download, status: u16, code: &str) {
+    assert_eq!(
+        (d.status, d.json()["error"]["code"].as_str()),
+        (status, Some(code)),
+        "{}",
+        String::from_utf8_lossy(&d.body)
+    );
 }
 
 #[test]
@@ -262,19 +324,24 @@ fn new_and_deleted_statuses_are_pushed_live_to_the_audience_only() {
     add_contact(&s, &owner, &cal.user_id);
     let mut ws_bea = connect_as(&s, &bea);
     let mut ws_cal = connect_as(&s, &cal);
-    let posted = post_status(
-        &s,
-        &owner,
-        json!({"content": {"kind": "image", "media_id": random_uuid(), "caption": "view"},
-               "privacy": {"audience": "my_contacts_except", "users": [cal.user_id]}}),
-    );
+    let bytes = png(24, 16);
+    let (media, posted) = media_status(&s, &owner, "image", &bytes, Some("view"), Some(&cal));
     let id = posted["id"].as_str().unwrap().to_owned();
     let frame = ws_bea.next_of("status", TIMEOUT);
     assert_eq!(frame["status"]["id"], json!(id), "{frame}");
     assert_eq!(frame["status"]["user_id"], json!(owner.user_id), "{frame}");
     assert_eq!(frame["status"]["content"]["kind"], "image", "{frame}");
+    assert_eq!(
+        frame["status"]["content"]["media_id"],
+        json!(media),
+        "{frame}"
+    );
     assert_eq!(frame["status"]["content"]["caption"], "view", "{frame}");
     assert_eq!(frame["status"]["seen"], false, "{frame}");
+    let url = format!("/api/media/{media}?status={id}");
+    assert_eq!(frame["status"]["media_url"], json!(url), "{frame}");
+    let got = fetch(&s, &url, Some(&bea.access), &[]);
+    assert_eq!((got.status, &got.body), (200, &bytes));
     ws_cal.expect_no_frame("status", QUIET);
 
     // Only the owner deletes; others get 404 as if it did not exist.
@@ -300,6 +367,9 @@ fn new_and_deleted_statuses_are_pushed_live_to_the_audience_only() {
         404,
         "not_found",
     );
+    // A deleted status no longer lends its media: the answer is the one without `?status=`.
+    assert_no_access_via(&s, &bea, &media, &id);
+    assert_eq!(fetch_via(&s, &owner, &media, "", &id).status, 200, "mine");
 }
 
 fn metric(s: &Server, name: &str) -> f64 {
@@ -316,22 +386,32 @@ fn statuses_expire_from_listings_and_are_purged() {
     ]);
     let [owner, bea] = accounts(&s, "se");
     add_contact(&s, &owner, &bea.user_id);
-    let posted = post_status(
-        &s,
-        &owner,
-        json!({"content": {"kind": "video", "media_id": random_uuid()}}),
-    );
+    let video = mp4();
+    let (media, posted) = media_status(&s, &owner, "video", &video, None, None);
     let id = posted["id"].as_str().unwrap().to_owned();
     let life = posted["expires_at"].as_i64().unwrap() - posted["posted_at"].as_i64().unwrap();
     assert_eq!(life, 2000, "{posted}");
+    assert_eq!(
+        posted["media_url"],
+        json!(format!("/api/media/{media}?status={id}"))
+    );
+    assert!(
+        posted.get("thumbnail_url").is_none(),
+        "videos have none: {posted}"
+    );
     assert_eq!(metric(&s, "confab_statuses_posted_total"), 1.0);
     assert_eq!(feed_ids(&s, &bea), vec![id.clone()]);
     assert_eq!(my_ids(&s, &owner), vec![id.clone()]);
+    let got = fetch_via(&s, &bea, &media, "", &id);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), Some("video/mp4"));
+    assert_eq!(got.body, video);
 
     std::thread::sleep(Duration::from_millis(2300));
     assert!(feed_ids(&s, &bea).is_empty(), "expired: gone from the feed");
     assert!(my_ids(&s, &owner).is_empty(), "and from my own list");
     assert_error(&view(&s, &bea, &id), 404, "not_found");
+    assert_refused(&fetch_via(&s, &bea, &media, "", &id), 403, "forbidden");
     assert_error(
         &s.delete(&format!("/api/statuses/{id}"), Some(&owner.access)),
         404,
@@ -449,6 +529,178 @@ fn bad_input_is_refused_with_typed_errors_and_stores_nothing() {
 }
 
 #[test]
+fn image_and_video_statuses_need_my_own_upload_of_that_kind() {
+    let s = Server::start();
+    let [owner, bea, other] = accounts(&s, "sm");
+    add_contact(&s, &owner, &bea.user_id);
+    let image = upload_id(&s, &owner, "image", &png(8, 8));
+    let video = upload_id(&s, &owner, "video", &mp4());
+    let document = upload_id(&s, &owner, "document", b"just some notes");
+    let audio = upload_id(&s, &owner, "audio", b"OggS\0\x02\0\0\0\0\0\0\0\0OpusHead..");
+    let others = upload_id(&s, &other, "image", &png(9, 9));
+    let status = |kind: &str, media: &str| json!({"content": {"kind": kind, "media_id": media}});
+    let try_post = |body: Value| s.post("/api/statuses", Some(&owner.access), Some(body));
+
+    let r = try_post(status("image", &random_uuid()));
+    assert_error(&r, 404, "not_found");
+    assert!(error_message(&r).contains("media"), "{r}");
+    assert_error(&try_post(status("image", &others)), 403, "forbidden");
+    for (kind, media, actual) in [
+        ("image", &document, "document"),
+        ("image", &audio, "audio"),
+        ("image", &video, "video"),
+        ("video", &image, "image"),
+        ("video", &document, "document"),
+    ] {
+        let r = try_post(status(kind, media));
+        assert_error(&r, 400, "validation_failed");
+        let message = error_message(&r);
+        assert!(
+            message.contains(actual) && message.contains(kind),
+            "names both kinds: {r}"
+        );
+    }
+    assert!(my_ids(&s, &owner).is_empty(), "nothing was posted");
+    assert!(feed_ids(&s, &bea).is_empty());
+
+    // An upload shared with me in a chat is mine to use, as in a message.
+    let chat = create_direct(&s, &other, &owner.user_id);
+    s.post(
+        "/api/messages",
+        Some(&other.access),
+        Some(json!({"chat_id": chat, "client_id": "share", "content": {"kind": "image", "media_id": others}})),
+    )
+    .expect(201);
+    let shared = post_status(&s, &owner, status("image", &others));
+    let ok_image = post_status(&s, &owner, status("image", &image));
+    let ok_video = post_status(&s, &owner, status("video", &video));
+    assert_eq!(
+        my_ids(&s, &owner),
+        [&shared, &ok_image, &ok_video].map(|p| p["id"].as_str().unwrap().to_owned())
+    );
+}
+
+#[test]
+fn the_audience_of_a_status_downloads_its_media_with_the_status_parameter() {
+    let s = Server::start();
+    let [owner, bea, cal, dee, eve, stranger] = accounts(&s, "sd");
+    for c in [&bea, &cal, &dee, &eve] {
+        add_contact(&s, &owner, &c.user_id);
+    }
+    let bytes = png(64, 48);
+    let (media, posted) = media_status(&s, &owner, "image", &bytes, Some("sunset"), Some(&cal));
+    let id = posted["id"].as_str().unwrap().to_owned();
+    let other_bytes = png(10, 10);
+    let (other_media, other_status) = media_status(&s, &owner, "image", &other_bytes, None, None);
+    let other_id = other_status["id"].as_str().unwrap().to_owned();
+    let text_id = text_status(&s, &owner, "words only");
+
+    // The links in the feed carry the status.
+    let item = &feed(&s, &bea)[0]["statuses"][0];
+    assert_eq!(item["id"], json!(id), "{item}");
+    let url = format!("/api/media/{media}?status={id}");
+    let thumb_url = format!("/api/media/{media}/thumbnail?status={id}");
+    assert_eq!(item["media_url"], json!(url), "{item}");
+    assert_eq!(item["thumbnail_url"], json!(thumb_url), "{item}");
+    assert_eq!(posted["media_url"], json!(url), "{posted}");
+    assert!(
+        feed(&s, &bea)[0]["statuses"][2].get("media_url").is_none(),
+        "text"
+    );
+
+    // Without the status, a contact may not download it; with it, they may.
+    let plain = fetch(&s, &format!("/api/media/{media}"), Some(&bea.access), &[]);
+    assert_refused(&plain, 403, "forbidden");
+    let got = fetch(&s, &url, Some(&bea.access), &[]);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body, bytes);
+    assert_eq!(got.header("content-type"), Some("image/png"));
+    let etag = format!("\"{}\"", sha_hex(&bytes));
+    assert_eq!(got.header("etag"), Some(etag.as_str()));
+    let part = fetch(&s, &url, Some(&bea.access), &[("Range", "bytes=0-9")]);
+    assert_eq!((part.status, &part.body[..]), (206, &bytes[..10]));
+    let cached = fetch(&s, &url, Some(&bea.access), &[("If-None-Match", &etag)]);
+    assert_eq!(cached.status, 304);
+    let thumb = fetch(&s, &thumb_url, Some(&bea.access), &[]);
+    assert_eq!(thumb.status, 200);
+    assert_eq!(thumb.header("content-type"), Some("image/jpeg"));
+    assert!(
+        image::load_from_memory(&thumb.body).is_ok(),
+        "a real JPEG thumbnail"
+    );
+    assert_eq!(
+        fetch(&s, &url, Some(&owner.access), &[]).status,
+        200,
+        "mine"
+    );
+
+    // The status must show exactly this upload.
+    assert_refused(
+        &fetch_via(&s, &bea, &media, "", &other_id),
+        403,
+        "forbidden",
+    );
+    assert_refused(
+        &fetch_via(&s, &bea, &other_media, "", &id),
+        403,
+        "forbidden",
+    );
+    assert_refused(&fetch_via(&s, &bea, &media, "", &text_id), 403, "forbidden");
+    assert_eq!(
+        fetch_via(&s, &bea, &other_media, "", &other_id).body,
+        other_bytes
+    );
+    // An unknown status changes nothing (no telling whether it exists); unknown media is 404.
+    assert_refused(
+        &fetch_via(&s, &bea, &media, "", &random_uuid()),
+        403,
+        "forbidden",
+    );
+    assert_refused(
+        &fetch_via(&s, &bea, &random_uuid(), "", &id),
+        404,
+        "not_found",
+    );
+    let bad = fetch(
+        &s,
+        &format!("/api/media/{media}?status=nope"),
+        Some(&bea.access),
+        &[],
+    );
+    assert_refused(&bad, 400, "invalid_query");
+
+    // Left out by the privacy rule, or not a contact: refused, thumbnail too.
+    for who in [&cal, &stranger] {
+        assert_no_access_via(&s, who, &media, &id);
+    }
+    // Only share with: the others are refused.
+    let only = post_status(
+        &s,
+        &owner,
+        json!({"content": {"kind": "image", "media_id": media},
+               "privacy": {"audience": "only_share_with", "users": [dee.user_id]}}),
+    );
+    let only = only["id"].as_str().unwrap().to_owned();
+    assert_eq!(fetch_via(&s, &dee, &media, "", &only).status, 200);
+    assert_refused(&fetch_via(&s, &bea, &media, "", &only), 403, "forbidden");
+
+    // A block, made after posting, either way: refused at once.
+    assert_eq!(fetch_via(&s, &dee, &media, "", &id).status, 200);
+    assert_eq!(fetch_via(&s, &eve, &media, "", &id).status, 200);
+    block(&s, &owner, &dee.user_id);
+    block(&s, &eve, &owner.user_id);
+    for who in [&dee, &eve] {
+        assert_no_access_via(&s, who, &media, &id);
+    }
+    assert_refused(&fetch_via(&s, &dee, &media, "", &only), 403, "forbidden");
+    assert_eq!(
+        fetch_via(&s, &bea, &media, "", &id).status,
+        200,
+        "others keep it"
+    );
+}
+
+#[test]
 fn openapi_documents_every_status_route() {
     let s = Server::start();
     let r = s.get("/api/openapi.json", None);
@@ -468,6 +720,16 @@ fn openapi_documents_every_status_route() {
             );
         }
     }
+    let params = r.json["paths"]["/api/media/{media_id}"]["get"]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        params
+            .iter()
+            .any(|p| p["name"] == "status" && p["in"] == "query"),
+        "openapi lacks the status parameter of media downloads: {params:?}"
+    );
     for schema in [
         "PostStatusRequest",
         "StatusContentDto",

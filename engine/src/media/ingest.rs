@@ -212,11 +212,6 @@ impl MediaService {
         Ok(record)
     }
 
-    /// The upload if `user` may read it (see [`super::readable`]).
-    pub async fn readable(&self, user: Uuid, id: Uuid) -> Result<MediaRecord, MediaError> {
-        super::readable(self.store.as_ref(), user, id).await
-    }
-
     /// Bytes `range` of blob `key`.
     pub async fn read(&self, key: &str, range: Range<u64>) -> Result<BlobStream, MediaError> {
         Ok(self.blobs.read(key, range).await?)

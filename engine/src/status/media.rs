@@ -1,10 +1,15 @@
-//! The seam between statuses and uploaded media: whether an owner may post a media object as
-//! an image or video status.
+//! Statuses and uploaded media: whether an owner may post an upload as an image or video
+//! status, and who may download the upload a status shows.
 
-use confab_storage::Millis;
+use std::sync::Arc;
+
+use confab_storage::{MediaKind, MediaRecord, Store};
 use uuid::Uuid;
 
+use crate::clock::now_millis;
+use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
+use crate::media::{self, MediaError};
 
 /// Which kind of media a status shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,40 +18,77 @@ pub enum StatusMediaKind {
     Video,
 }
 
-/// Decides whether `owner` may post `media_id` as a status of `kind`: the upload must exist,
-/// be theirs (or shared with them) and be of that kind. Errors are the client's answer
-/// (`NotFound("media")`, `Unprocessable`, ...).
-#[async_trait::async_trait]
-pub trait StatusMediaCheck: Send + Sync {
-    async fn check(
-        &self,
-        owner: Uuid,
-        media_id: Uuid,
-        kind: StatusMediaKind,
-        now: Millis,
-    ) -> EngineResult<()>;
+impl StatusMediaKind {
+    /// The upload kind a status of this kind must show.
+    pub fn media_kind(self) -> MediaKind {
+        match self {
+            StatusMediaKind::Image => MediaKind::Image,
+            StatusMediaKind::Video => MediaKind::Video,
+        }
+    }
 }
 
-/// The check in force while no media store is connected: it verifies only the id's shape (a
-/// UUID that is not nil). It cannot tell whether the upload exists, whose it is or what kind it
-/// is, so it does **not** authorize the media. The lead connects the media store's real check
-/// at merge time with [`Engine::set_status_media_check`](crate::Engine::set_status_media_check).
-pub struct MediaIdShapeOnly;
+/// Decides whether `owner` may post `media_id` as a status of `kind`. Errors are the client's
+/// answer (`NotFound("media")`, `Forbidden`, `Validation`, ...). The engine runs
+/// [`StoreMediaCheck`] unless [`Engine::set_status_media_check`] installed another.
+#[async_trait::async_trait]
+pub trait StatusMediaCheck: Send + Sync {
+    async fn check(&self, owner: Uuid, media_id: Uuid, kind: StatusMediaKind) -> EngineResult<()>;
+}
+
+/// The media store's rules ([`media::usable`]), as for a media message: the upload must exist
+/// (`NotFound("media")`), the owner must be its uploader or a member of a chat where it was
+/// shared (`Forbidden`), and it must be an image upload for an image status, a video upload
+/// for a video status (`Validation`, naming both kinds).
+pub struct StoreMediaCheck {
+    store: Arc<dyn Store>,
+}
+
+impl StoreMediaCheck {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        StoreMediaCheck { store }
+    }
+}
 
 #[async_trait::async_trait]
-impl StatusMediaCheck for MediaIdShapeOnly {
-    async fn check(
-        &self,
-        _owner: Uuid,
-        media_id: Uuid,
-        _kind: StatusMediaKind,
-        _now: Millis,
-    ) -> EngineResult<()> {
-        if media_id.is_nil() {
-            return Err(EngineError::Validation(
-                "content.media_id: must be the id of an uploaded media object".into(),
-            ));
-        }
+impl StatusMediaCheck for StoreMediaCheck {
+    async fn check(&self, owner: Uuid, media_id: Uuid, kind: StatusMediaKind) -> EngineResult<()> {
+        media::usable(self.store.as_ref(), owner, media_id, kind.media_kind()).await?;
         Ok(())
+    }
+}
+
+impl Engine {
+    /// The upload `media_id` if `me` may download it: by the media rules ([`media::readable`]:
+    /// its uploader, or a member of a chat where it was shared), or, with `via_status`, because
+    /// that status is one I may see (mine, or active with me in its audience and no block
+    /// between us) and it shows exactly this upload. A status that does not grant it (unknown,
+    /// expired, deleted, not for me, showing something else) changes nothing: the media rules
+    /// answer, so the reply never tells whether the status exists.
+    pub async fn readable_media(
+        &self,
+        me: Uuid,
+        media_id: Uuid,
+        via_status: Option<Uuid>,
+    ) -> Result<MediaRecord, MediaError> {
+        if let Some(status_id) = via_status {
+            if self.status_shows(me, status_id, media_id).await? {
+                return self
+                    .store
+                    .media(media_id)
+                    .await?
+                    .ok_or(MediaError::NotFound);
+            }
+        }
+        media::readable(self.store.as_ref(), me, media_id).await
+    }
+
+    /// Whether status `status_id` is visible to `me` and shows upload `media_id`.
+    async fn status_shows(&self, me: Uuid, status_id: Uuid, media_id: Uuid) -> EngineResult<bool> {
+        match self.visible_status(me, status_id, now_millis()).await {
+            Ok(post) => Ok(post.content.media_id() == Some(media_id)),
+            Err(EngineError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -113,6 +113,17 @@ fn caption(raw: Option<String>) -> EngineResult<Option<String>> {
     Ok((!c.is_empty()).then_some(c))
 }
 
+/// The nil UUID is never an upload's id (whether the upload exists and may be used is
+/// [`media::StatusMediaCheck`]'s question).
+fn media_id_shape(id: Uuid) -> EngineResult<Uuid> {
+    if id.is_nil() {
+        return Err(invalid(
+            "content.media_id: must be the id of an uploaded media object",
+        ));
+    }
+    Ok(id)
+}
+
 /// Checks a status's content and returns it cleaned (colour upper-case, caption trimmed).
 pub fn validate_content(content: StatusContent) -> EngineResult<StatusContent> {
     match content {
@@ -136,22 +147,22 @@ pub fn validate_content(content: StatusContent) -> EngineResult<StatusContent> {
             media_id,
             caption: c,
         } => Ok(StatusContent::Image {
-            media_id,
+            media_id: media_id_shape(media_id)?,
             caption: caption(c)?,
         }),
         StatusContent::Video {
             media_id,
             caption: c,
         } => Ok(StatusContent::Video {
-            media_id,
+            media_id: media_id_shape(media_id)?,
             caption: caption(c)?,
         }),
     }
 }
 
 impl Engine {
-    /// Replaces the check run on the media of image and video statuses (see
-    /// [`media::MediaIdShapeOnly`] for the one in force until this is called).
+    /// Replaces the check run on the media of image and video statuses (the media store's,
+    /// [`media::StoreMediaCheck`], until this is called).
     pub fn set_status_media_check(&self, check: Arc<dyn StatusMediaCheck>) {
         *self.status_media.write().unwrap_or_else(|p| p.into_inner()) = check;
     }
@@ -185,18 +196,13 @@ impl Engine {
     ) -> EngineResult<StatusPost> {
         let content = validate_content(content)?;
         let now = now_millis();
-        match &content {
-            StatusContent::Image { media_id, .. } => {
-                self.status_media_check()
-                    .check(me, *media_id, StatusMediaKind::Image, now)
-                    .await?
-            }
-            StatusContent::Video { media_id, .. } => {
-                self.status_media_check()
-                    .check(me, *media_id, StatusMediaKind::Video, now)
-                    .await?
-            }
-            StatusContent::Text { .. } => {}
+        let media = match &content {
+            StatusContent::Image { media_id, .. } => Some((*media_id, StatusMediaKind::Image)),
+            StatusContent::Video { media_id, .. } => Some((*media_id, StatusMediaKind::Video)),
+            StatusContent::Text { .. } => None,
+        };
+        if let Some((media_id, kind)) = media {
+            self.status_media_check().check(me, media_id, kind).await?;
         }
         let privacy = match privacy {
             Some(p) => self.check_status_privacy(me, p).await?,
@@ -253,9 +259,14 @@ impl Engine {
         Ok(out)
     }
 
-    /// A status I may see: mine, or one whose audience I am in with no block between us.
-    /// Anything else is `NotFound`, so nobody learns that a status exists.
-    async fn visible_status(&self, me: Uuid, id: Uuid, now: Millis) -> EngineResult<StatusPost> {
+    /// A status I may see: mine, or one whose audience I am in with no block between us, active
+    /// at `now`. Anything else is `NotFound`, so nobody learns that a status exists.
+    pub async fn visible_status(
+        &self,
+        me: Uuid,
+        id: Uuid,
+        now: Millis,
+    ) -> EngineResult<StatusPost> {
         let post = self
             .store
             .status(id, now)
@@ -385,5 +396,10 @@ mod tests {
             validate_content(image).unwrap(),
             StatusContent::Image { caption: None, .. }
         ));
+        let nil = StatusContent::Video {
+            media_id: Uuid::nil(),
+            caption: None,
+        };
+        assert!(validate_content(nil).is_err(), "never an upload's id");
     }
 }

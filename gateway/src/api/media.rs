@@ -158,14 +158,15 @@ async fn receive(
 }
 
 #[utoipa::path(get, path = "/api/media/{media_id}", tag = "media", security(("bearer" = [])),
-    params(("media_id" = Uuid, Path),
+    params(("media_id" = Uuid, Path), MediaAccessQuery,
         ("Range" = Option<String>, Header, description = "One range: bytes=a-b, bytes=a-, bytes=-n"),
         ("If-None-Match" = Option<String>, Header, description = "The ETag you hold")),
     responses((status = 200, description = "The bytes, with Content-Type, Content-Length, ETag, Cache-Control (private), Accept-Ranges; Content-Disposition for documents", content_type = "application/octet-stream"),
         (status = 206, description = "The requested range, with Content-Range"),
         (status = 304, description = "Not modified (If-None-Match matched the ETag)"),
+        (status = 400, description = "invalid_path, invalid_query (`status` not a UUID)", body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "forbidden: neither the uploader nor a member of a chat where it was shared", body = ErrorBody),
+        (status = 403, description = "forbidden: neither the uploader nor a member of a chat where it was shared, nor (with `status`) in the audience of an active status that shows it", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 416, description = "range_not_satisfiable, with Content-Range: bytes */size", body = ErrorBody)))]
 pub async fn download(
@@ -173,8 +174,12 @@ pub async fn download(
     me: Authed,
     req: HttpRequest,
     path: web::Path<Uuid>,
+    query: web::Query<MediaAccessQuery>,
 ) -> ApiResult<HttpResponse> {
-    let record = state.media.readable(me.user_id, path.into_inner()).await?;
+    let record = state
+        .engine
+        .readable_media(me.user_id, path.into_inner(), query.status)
+        .await?;
     let disposition = disposition(&record);
     serve(
         &state,
@@ -188,18 +193,24 @@ pub async fn download(
 }
 
 #[utoipa::path(get, path = "/api/media/{media_id}/thumbnail", tag = "media", security(("bearer" = [])),
-    params(("media_id" = Uuid, Path)),
+    params(("media_id" = Uuid, Path), MediaAccessQuery),
     responses((status = 200, description = "A JPEG thumbnail (longest side media.thumbnail_px), with ETag and Cache-Control", content_type = "image/jpeg"),
         (status = 304, description = "Not modified"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "forbidden: as for the media itself", body = ErrorBody),
         (status = 404, description = "no such media, or it has no thumbnail (not an image)", body = ErrorBody)))]
 pub async fn thumbnail(
     state: web::Data<AppState>,
     me: Authed,
     req: HttpRequest,
     path: web::Path<Uuid>,
+    query: web::Query<MediaAccessQuery>,
 ) -> ApiResult<HttpResponse> {
-    let record = state.media.readable(me.user_id, path.into_inner()).await?;
+    let record = state
+        .engine
+        .readable_media(me.user_id, path.into_inner(), query.status)
+        .await?;
     let Some(key) = record.thumbnail_sha256.as_deref() else {
         return Err(ApiError::NotFound("thumbnail"));
     };

@@ -17,6 +17,16 @@ pub struct UploadQuery {
     pub file_name: Option<String>,
 }
 
+/// `GET /api/media/{media_id}` and its `/thumbnail`: who may download.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MediaAccessQuery {
+    /// A status showing this upload: its audience may download it while the status is active
+    /// (the status's `media_url` and `thumbnail_url` carry it). Without it, or when it does not
+    /// grant access, only the uploader and members of chats where it was shared may.
+    #[serde(default)]
+    pub status: Option<Uuid>,
+}
+
 /// An upload, as stored. Send it in a message as `{"kind": <kind>, "media_id": id}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MediaView {

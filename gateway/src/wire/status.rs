@@ -159,6 +159,34 @@ pub struct PostStatusRequest {
     pub privacy: Option<StatusPrivacyDto>,
 }
 
+/// Where an image or video status's upload is downloaded: `/api/media/{media_id}?status=
+/// {status_id}` and, for images, `/api/media/{media_id}/thumbnail?status={status_id}` (the
+/// `status` parameter lets the status's audience download it).
+#[derive(Serialize, ToSchema)]
+pub struct StatusMediaLinks {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+}
+
+impl StatusMediaLinks {
+    pub fn new(status_id: Uuid, content: &StatusContent) -> Self {
+        let url = |suffix: &str| {
+            content
+                .media_id()
+                .map(|m| format!("/api/media/{m}{suffix}?status={status_id}"))
+        };
+        StatusMediaLinks {
+            media_url: url(""),
+            // Image uploads always have one; videos none.
+            thumbnail_url: matches!(content, StatusContent::Image { .. })
+                .then(|| url("/thumbnail"))
+                .flatten(),
+        }
+    }
+}
+
 /// A status as a member of its audience sees it.
 #[derive(Serialize, ToSchema)]
 pub struct StatusItem {
@@ -166,6 +194,9 @@ pub struct StatusItem {
     /// Its owner.
     pub user_id: Uuid,
     pub content: StatusContentDto,
+    /// Image and video statuses: where to download the upload.
+    #[serde(flatten)]
+    pub links: StatusMediaLinks,
     pub posted_at: Millis,
     pub expires_at: Millis,
     /// I have opened it.
@@ -178,6 +209,7 @@ impl From<FeedItem> for StatusItem {
         StatusItem {
             id: i.id,
             user_id: i.owner,
+            links: StatusMediaLinks::new(i.id, &i.content),
             content: i.content.into(),
             posted_at: i.posted_at,
             expires_at: i.expires_at,
@@ -224,6 +256,9 @@ pub struct StatusFeed {
 pub struct MyStatusView {
     pub id: Uuid,
     pub content: StatusContentDto,
+    /// Image and video statuses: where to download the upload.
+    #[serde(flatten)]
+    pub links: StatusMediaLinks,
     pub posted_at: Millis,
     pub expires_at: Millis,
     /// The rule it was posted with.
@@ -239,6 +274,7 @@ impl From<MyStatus> for MyStatusView {
         MyStatusView {
             id: s.post.id,
             audience_size: s.post.audience.len(),
+            links: StatusMediaLinks::new(s.post.id, &s.post.content),
             content: s.post.content.into(),
             posted_at: s.post.posted_at,
             expires_at: s.post.expires_at,

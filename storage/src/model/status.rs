@@ -36,6 +36,18 @@ pub enum StatusContent {
     },
 }
 
+impl StatusContent {
+    /// The upload an image or video status shows.
+    pub fn media_id(&self) -> Option<Uuid> {
+        match self {
+            StatusContent::Text { .. } => None,
+            StatusContent::Image { media_id, .. } | StatusContent::Video { media_id, .. } => {
+                Some(*media_id)
+            }
+        }
+    }
+}
+
 /// Who a status is shared with, as its owner chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
