@@ -34,7 +34,8 @@ scenarios:
              drop N sessions, send M per chat meanwhile, reconnect + sync; verify exactness
 
 common options:
-  --url URL                  server base URL [http://127.0.0.1:8080]
+  --url URL[,URL...]         server base URL(s) [http://127.0.0.1:8080]; several nodes:
+                             session i connects to node i mod n, REST setup to the first
   --users-file FILE          users from `confab admin provision` (else: register over REST)
   --user-offset K            skip the first K users of the file (disjoint client processes) [0]
   --register-prefix P        username prefix when registering [ld<run tag>]
@@ -50,7 +51,8 @@ common options:
   --json FILE                also write the figures as JSON
 ";
 
-fn parse_target(url: &str, source_ips: usize, a: &Args) -> Result<Target, String> {
+/// One server node from `--url`: its address and `host:port`.
+fn parse_node(url: &str) -> Result<Node, String> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("ws://"))
@@ -72,6 +74,17 @@ fn parse_target(url: &str, source_ips: usize, a: &Args) -> Result<Target, String
         .find(|a| a.is_ipv4())
         .or(addrs.first())
         .ok_or_else(|| format!("--url {url}: no address"))?;
+    Ok(Node { addr, authority })
+}
+
+/// `--url` is one node or several, comma-separated: sessions are spread over them round-robin
+/// (session `i` on node `i mod n`); REST setup goes to the first.
+fn parse_target(urls: &[&str], source_ips: usize, a: &Args) -> Result<Target, String> {
+    let nodes = urls
+        .iter()
+        .map(|u| parse_node(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let addr = nodes[0].addr;
     if source_ips > 254 {
         return Err("--source-ips: at most 254".into());
     }
@@ -88,15 +101,14 @@ fn parse_target(url: &str, source_ips: usize, a: &Args) -> Result<Target, String
         .max_message_size(Some(4 << 20))
         .max_frame_size(Some(4 << 20));
     Ok(Target {
-        addr,
-        authority,
+        nodes,
         sources,
         config,
         connect_timeout: Duration::from_secs(a.get("connect-timeout-secs", 30)?),
     })
 }
 
-use crate::ws::Target;
+use crate::ws::{Node, Target};
 
 fn run() -> Result<bool, String> {
     let a = Args::parse(std::env::args().skip(1))?;
@@ -113,8 +125,9 @@ fn run() -> Result<bool, String> {
     let url: String = a.get("url", "http://127.0.0.1:8080".to_string())?;
     let source_ips: usize = a.get("source-ips", 4)?;
     let threads: usize = a.get("threads", 1)?;
-    let target = parse_target(&url, source_ips, &a)?;
-    let rest = rest::Rest::new(&url);
+    let urls: Vec<&str> = url.split(',').map(str::trim).collect();
+    let target = parse_target(&urls, source_ips, &a)?;
+    let rest = rest::Rest::new(urls[0]);
     let ctx = Ctx {
         target: Arc::new(target),
         threads: threads.max(1),
@@ -151,6 +164,7 @@ fn run() -> Result<bool, String> {
         }
     });
     r.set("parameters", "url", url.as_str());
+    r.set("parameters", "nodes", ctx.target.nodes.len());
     r.set("parameters", "threads", ctx.threads);
     r.set("parameters", "source_ips", ctx.target.sources.len());
     r.set("parameters", "message_bytes", ctx.size);

@@ -18,13 +18,18 @@ pub type Ws = WebSocketStream<TcpStream>;
 
 /// Where and how to connect.
 pub struct Target {
-    pub addr: SocketAddr,
-    /// `host:port` as given in `--url`, for the request line and `Host` header.
-    pub authority: String,
+    /// The server nodes: session `idx` connects to `nodes[idx % nodes.len()]`.
+    pub nodes: Vec<Node>,
     /// Client sockets are bound round-robin to these (empty: let the kernel choose).
     pub sources: Vec<IpAddr>,
     pub config: WebSocketConfig,
     pub connect_timeout: Duration,
+}
+
+pub struct Node {
+    pub addr: SocketAddr,
+    /// `host:port` as given in `--url`, for the request line and `Host` header.
+    pub authority: String,
 }
 
 pub struct Hello {
@@ -80,12 +85,13 @@ pub fn end_reason(m: Option<Result<Message, WsError>>) -> String {
     }
 }
 
-/// TCP connect from source address `idx % sources`, WebSocket upgrade with the token in the
-/// query, then wait for `hello`. Records connect->hello time.
+/// TCP connect to node `idx % nodes` from source address `idx % sources`, WebSocket upgrade
+/// with the token in the query, then wait for `hello`. Records connect->hello time.
 pub async fn connect(t: &Target, idx: usize, token: &str) -> Result<(Ws, Hello), String> {
     let start = Instant::now();
+    let node = &t.nodes[idx % t.nodes.len()];
     let fut = async {
-        let sock = if t.addr.is_ipv4() {
+        let sock = if node.addr.is_ipv4() {
             TcpSocket::new_v4()
         } else {
             TcpSocket::new_v6()
@@ -98,11 +104,11 @@ pub async fn connect(t: &Target, idx: usize, token: &str) -> Result<(Ws, Hello),
                 .map_err(|e| format!("bind {src}: {e}"))?;
         }
         let stream = sock
-            .connect(t.addr)
+            .connect(node.addr)
             .await
             .map_err(|e| format!("tcp connect: {e}"))?;
         let _ = stream.set_nodelay(true);
-        let url = format!("ws://{}/ws?access_token={}", t.authority, token);
+        let url = format!("ws://{}/ws?access_token={}", node.authority, token);
         let (mut ws, _resp) =
             tokio_tungstenite::client_async_with_config(url, stream, Some(t.config))
                 .await
