@@ -115,8 +115,6 @@ fn start() -> Sfu {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "intermittent: a subscriber sometimes never gets one forwarded track (a \
-            renegotiation race in the SFU, open in issue 7); run with --ignored"]
 async fn two_participants_receive_each_other() {
     let _serial = SERIAL.lock().await;
     let sfu = start();
@@ -137,9 +135,6 @@ async fn two_participants_receive_each_other() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "intermittent (about 1 run in 4): with three publishers joining back to back, one \
-            subscriber sometimes never gets one forwarded track (a renegotiation race in the \
-            SFU, open in issue 7); run with --ignored"]
 async fn leave_ends_tracks_and_a_late_joiner_receives_everyone() {
     let _serial = SERIAL.lock().await;
     let sfu = start();

@@ -134,12 +134,18 @@ impl Participant {
         };
         match sdp {
             Some(sdp) => {
+                tracing::debug!(participant = %self.id, "SFU renegotiation offer sent");
                 let _ = self.events.send(SfuEvent::Offer {
                     participant: self.id,
                     sdp,
                 });
             }
-            None => lock(&self.state).offer_in_flight = false,
+            None => {
+                // Nothing went out: the changes are still owed, offered with the next change.
+                let mut st = lock(&self.state);
+                st.offer_in_flight = false;
+                st.renegotiate = true;
+            }
         }
     }
 
@@ -171,10 +177,73 @@ impl Participant {
             st.offer_in_flight = false;
             st.renegotiate && !st.left
         };
+        tracing::debug!(participant = %self.id, again, "SFU renegotiation answer applied");
         if again {
             tokio::spawn(Arc::clone(self).send_offer());
         }
         Ok(())
+    }
+
+    /// The SSRC and codec of `remote`, a track this participant publishes, taken from its first
+    /// RTP packet whose payload type the participant negotiated (earlier packets are dropped:
+    /// nobody subscribes to the track yet). `None` if the track ends first.
+    ///
+    /// Not `TrackRemote::codec`: webrtc 0.21.1 rebuilds every receiving track with an empty codec
+    /// on each `set_remote_description` (the core's `start_rtp`) and sets it again on the next
+    /// packet, while the track handed to `on_track` copies the codec of an SSRC once, when the
+    /// driver handles the first packet's open event. A participant's first server offer goes
+    /// out as it connects, just as it starts sending: when its answer is applied between the
+    /// first packet and that copy, the track's codec stays empty for good.
+    pub(crate) async fn first_packet_codec(
+        &self,
+        remote: &Arc<dyn TrackRemote>,
+    ) -> Option<(u32, RTCRtpCodec)> {
+        let mut warned = false;
+        while let Some(event) = remote.poll().await {
+            let packet = match event {
+                TrackRemoteEvent::OnRtpPacket(packet) => packet,
+                TrackRemoteEvent::OnEnded | TrackRemoteEvent::OnError => return None,
+                _ => continue,
+            };
+            let payload_type = packet.header.payload_type;
+            if let Some(codec) = self.negotiated_codec(remote, payload_type).await {
+                return Some((packet.header.ssrc, codec));
+            }
+            if !warned {
+                warned = true;
+                tracing::warn!(
+                    participant = %self.id,
+                    payload_type,
+                    "published RTP with a payload type it did not negotiate"
+                );
+            }
+        }
+        None
+    }
+
+    /// The media codec negotiated for `payload_type` on the receiver carrying `remote` (the
+    /// receiver's codec list is replaced whole under the PC's lock, never emptied).
+    async fn negotiated_codec(
+        &self,
+        remote: &Arc<dyn TrackRemote>,
+        payload_type: u8,
+    ) -> Option<RTCRtpCodec> {
+        for receiver in self.pc.get_receivers().await {
+            if !std::ptr::addr_eq(Arc::as_ptr(receiver.track()), Arc::as_ptr(remote)) {
+                continue;
+            }
+            let params = receiver.get_parameters().await.ok()?;
+            return params
+                .rtp_parameters
+                .codecs
+                .into_iter()
+                .find(|c| {
+                    c.payload_type == payload_type
+                        && !c.rtp_codec.mime_type.eq_ignore_ascii_case("video/rtx")
+                })
+                .map(|c| c.rtp_codec);
+        }
+        None
     }
 }
 

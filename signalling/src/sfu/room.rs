@@ -274,21 +274,26 @@ impl RoomState {
         }
     }
 
-    /// A participant's first packet on a new track: register it and forward it to everyone else.
+    /// A participant's new track (`on_track`, fired by its first RTP packet): register it with
+    /// the codec its packets carry and forward it to everyone else.
     async fn publish(self: Arc<Self>, publisher: Uuid, remote: Arc<dyn TrackRemote>) {
-        let Some(ssrc) = remote.ssrcs().await.first().copied() else {
+        let Some(member) = self.member(publisher) else {
             return;
         };
-        let Some(codec) = remote.codec(ssrc).await else {
-            tracing::warn!(participant = %publisher, "published track without a codec");
+        let Some((ssrc, codec)) = member.first_packet_codec(&remote).await else {
             return;
         };
         let kind = remote.kind().await;
         let registered = {
             let inner = lock(&self.inner);
-            let Some(member) = inner.members.get(&publisher) else {
+            // Still a member, and the same join (not a rejoin under the same id meanwhile).
+            if !inner
+                .members
+                .get(&publisher)
+                .is_some_and(|m| Arc::ptr_eq(m, &member))
+            {
                 return;
-            };
+            }
             let mut st = lock(&member.state);
             if st.left {
                 return;
