@@ -127,6 +127,8 @@ impl ClusterSpec {
             ("CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN", "10000"),
             ("CONFAB_RATE_LIMIT_LOGIN_PER_IP_PER_MIN", "10000"),
             ("CONFAB_RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MIN", "10000"),
+            ("CONFAB_RATE_LIMIT_SEND_PER_USER_PER_MIN", "1000000"),
+            ("CONFAB_RATE_LIMIT_SEND_PER_IP_PER_MIN", "1000000"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -28,8 +28,9 @@ pub const QUIET: Duration = Duration::from_millis(1500);
 // Server extras
 // ---------------------------------------------------------------------------------------------
 
-/// Start a server for WebSocket tests: like [`Server::start`], with login/register rate limits
-/// raised so that tests creating many users and devices are not throttled by them.
+/// Start a server for WebSocket tests: like [`Server::start`], with the login/register and
+/// send/typing budgets raised so that tests creating many users and devices, or sending
+/// thousands of messages, are not throttled by them (rate_limit.rs sets its own).
 pub fn ws_server() -> Server {
     ws_server_with(&[])
 }
@@ -40,6 +41,8 @@ pub fn ws_server_with(extra: &[(&str, &str)]) -> Server {
         ("CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN", "10000"),
         ("CONFAB_RATE_LIMIT_LOGIN_PER_IP_PER_MIN", "10000"),
         ("CONFAB_RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MIN", "10000"),
+        ("CONFAB_RATE_LIMIT_SEND_PER_USER_PER_MIN", "1000000"),
+        ("CONFAB_RATE_LIMIT_SEND_PER_IP_PER_MIN", "1000000"),
     ];
     env.extend_from_slice(extra);
     Server::start_with(&env)
