@@ -1073,3 +1073,51 @@ pub fn add_contact(server: &Server, who: &Account, whom: &str) {
 pub fn ws_route_exists(server: &Server) -> bool {
     get(server, "/ws", None).status != 404
 }
+
+// Chat helpers shared by the chat_* test files.
+
+/// `PUT path` with a bearer token and an optional JSON body.
+pub fn put(s: &Server, path: &str, token: &str, body: Option<Value>) -> Resp {
+    crate::request(s, "PUT", path, Some(token), body)
+}
+
+/// Assert a `ChangeView` answer (200 or 201) for `chat`; returns its seq.
+#[track_caller]
+pub fn change_seq(r: &Resp, chat: &str) -> u64 {
+    assert!(
+        r.status == 200 || r.status == 201,
+        "expected a ChangeView answer: {r}"
+    );
+    assert_eq!(r.json["chat_id"], json!(chat), "ChangeView.chat_id: {r}");
+    assert!(r.json["at"].is_i64(), "ChangeView.at: {r}");
+    r.json["seq"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("ChangeView.seq: {r}"))
+}
+
+/// The event `seq` of `chat` as seen by `token` in REST history.
+#[track_caller]
+pub fn event_at(s: &Server, token: &str, chat: &str, seq: u64) -> Value {
+    full_history(s, token, chat)
+        .into_iter()
+        .find(|e| e["seq"] == json!(seq))
+        .unwrap_or_else(|| panic!("no event with seq {seq} in history of {chat}"))
+}
+
+/// Wait for an event of `chat` with `kind` on `ws`.
+#[track_caller]
+pub fn wait_kind(ws: &mut Ws, chat: &str, kind: &str) -> Value {
+    let c = json!(chat);
+    let k = kind.to_string();
+    ws.next_where(&format!("{kind} event of {chat}"), TIMEOUT, move |v| {
+        v["type"] == "event" && v["chat_id"] == c && v["kind"] == json!(k)
+    })
+}
+
+/// Send a text over REST, assert 201, return its seq.
+#[track_caller]
+pub fn send_seq(s: &Server, who: &Account, chat: &str, cid: &str, txt: &str) -> u64 {
+    let r = rest_send(s, who, chat, cid, txt);
+    r.expect(201);
+    r.json["seq"].as_u64().unwrap()
+}

@@ -11,43 +11,6 @@ use confab_tests::*;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn put(s: &Server, path: &str, token: &str, body: Option<Value>) -> Resp {
-    request(s, "PUT", path, Some(token), body)
-}
-
-/// Assert a `ChangeView` answer (200 or 201) for `chat`; returns its seq.
-#[track_caller]
-fn change_seq(r: &Resp, chat: &str) -> u64 {
-    assert!(
-        r.status == 200 || r.status == 201,
-        "expected a ChangeView answer: {r}"
-    );
-    assert_eq!(r.json["chat_id"], json!(chat), "ChangeView.chat_id: {r}");
-    assert!(r.json["at"].is_i64(), "ChangeView.at: {r}");
-    r.json["seq"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("ChangeView.seq: {r}"))
-}
-
-/// The event `seq` of `chat` as seen by `token` in REST history.
-#[track_caller]
-fn event_at(s: &Server, token: &str, chat: &str, seq: u64) -> Value {
-    full_history(s, token, chat)
-        .into_iter()
-        .find(|e| e["seq"] == json!(seq))
-        .unwrap_or_else(|| panic!("no event with seq {seq} in history of {chat}"))
-}
-
-/// Wait for an event of `chat` with `kind` on `ws`.
-#[track_caller]
-fn wait_kind(ws: &mut Ws, chat: &str, kind: &str) -> Value {
-    let c = json!(chat);
-    let k = kind.to_string();
-    ws.next_where(&format!("{kind} event of {chat}"), TIMEOUT, move |v| {
-        v["type"] == "event" && v["chat_id"] == c && v["kind"] == json!(k)
-    })
-}
-
 #[track_caller]
 fn get_chat(s: &Server, token: &str, chat: &str) -> Value {
     let r = s.get(&format!("/api/chats/{chat}"), Some(token));
@@ -62,13 +25,6 @@ fn role_of(chat: &Value, user: &str) -> Option<String> {
         .iter()
         .find(|m| m["user_id"] == json!(user))
         .and_then(|m| m["role"].as_str().map(str::to_string))
-}
-
-#[track_caller]
-fn send_seq(s: &Server, who: &Account, chat: &str, cid: &str, txt: &str) -> u64 {
-    let r = rest_send(s, who, chat, cid, txt);
-    r.expect(201);
-    r.json["seq"].as_u64().unwrap()
 }
 
 fn patch_chat(s: &Server, who: &Account, chat: &str, body: Value) -> Resp {

@@ -4,10 +4,6 @@
 use confab_tests::ws::*;
 use confab_tests::*;
 
-fn put(s: &Server, path: &str, token: &str, body: Option<Value>) -> Resp {
-    request(s, "PUT", path, Some(token), body)
-}
-
 fn settings(s: &Server, who: &Account, chat: &str, body: Value) -> Resp {
     s.patch(
         &format!("/api/chats/{chat}/settings"),
@@ -34,13 +30,6 @@ fn assert_settings_shape(r: &Resp) {
         r.json["notifications"] == "all" || r.json["notifications"] == "none",
         "notifications: {r}"
     );
-}
-
-#[track_caller]
-fn send_seq(s: &Server, who: &Account, chat: &str, cid: &str, txt: &str) -> u64 {
-    let r = rest_send(s, who, chat, cid, txt);
-    r.expect(201);
-    r.json["seq"].as_u64().unwrap()
 }
 
 /// Alice and `n` partners, with a direct chat to each (in creation order).

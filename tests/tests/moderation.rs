@@ -50,13 +50,6 @@ fn assert_report_shape(r: &Value, reporter: &str, reported: &str, reason: &str) 
     assert!(r["evidence"].is_array(), "evidence: {r}");
 }
 
-#[track_caller]
-fn send_seq(s: &Server, who: &Account, chat: &str, cid: &str, txt: &str) -> u64 {
-    let r = rest_send(s, who, chat, cid, txt);
-    r.expect(201);
-    r.json["seq"].as_u64().unwrap()
-}
-
 #[test]
 fn report_a_user_is_201() {
     let s = ws_server();
