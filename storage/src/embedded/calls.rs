@@ -4,8 +4,8 @@
 
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
-use super::prefs::{desc_cursor, parse_desc_cursor};
+use super::codec::encode;
+use super::prefs::desc_page;
 use super::tables::CALLS;
 use super::EmbeddedStore;
 use crate::model::*;
@@ -31,37 +31,13 @@ impl CallStore for EmbeddedStore {
     }
 
     async fn calls(&self, user: Uuid, page: PageRequest) -> StoreResult<Page<CallRecord>> {
-        let after = parse_desc_cursor(page.after.as_deref())?;
-        let limit = page.limit.max(1);
         self.read(move |txn| {
-            let u = user.as_u128();
-            let table = txn.open_table(CALLS)?;
-            let start = match after {
-                Some((order, id)) => match id.checked_add(1) {
-                    Some(next) => (u, order, next),
-                    None => (u, order.saturating_add(1), 0),
-                },
-                None => (u, 0, 0),
-            };
-            let mut items = Vec::new();
-            let mut last = None;
-            let mut more = false;
-            for entry in table.range(start..=(u, u64::MAX, u128::MAX))? {
-                let (k, v) = entry?;
-                if items.len() == limit {
-                    more = true;
-                    break;
-                }
-                let (_, order, id) = k.value();
-                last = Some((order, id));
-                items.push(decode(v.value())?);
-            }
-            let next = if more {
-                last.map(|(o, id)| desc_cursor(o, id))
-            } else {
-                None
-            };
-            Ok(Page { items, next })
+            desc_page(
+                &txn.open_table(CALLS)?,
+                user,
+                page.after.as_deref(),
+                page.limit,
+            )
         })
         .await
     }

@@ -24,6 +24,43 @@ pub(super) fn parse_desc_cursor(cursor: Option<&str>) -> StoreResult<Option<(u64
     Ok(Some((key, tie)))
 }
 
+/// One page of a newest-first list keyed `(user, u64::MAX - time, tie)`, after `cursor`.
+pub(super) fn desc_page<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<(u128, u64, u128), &'static [u8]>,
+    user: Uuid,
+    cursor: Option<&str>,
+    limit: usize,
+) -> StoreResult<Page<T>> {
+    let u = user.as_u128();
+    let start = match parse_desc_cursor(cursor)? {
+        Some((order, tie)) => match tie.checked_add(1) {
+            Some(t) => (u, order, t),
+            None => (u, order.saturating_add(1), 0),
+        },
+        None => (u, 0, 0),
+    };
+    let limit = limit.max(1);
+    let mut items = Vec::new();
+    let mut last = None;
+    let mut more = false;
+    for entry in table.range(start..=(u, u64::MAX, u128::MAX))? {
+        let (k, v) = entry?;
+        if items.len() == limit {
+            more = true;
+            break;
+        }
+        let (_, order, tie) = k.value();
+        last = Some((order, tie));
+        items.push(decode(v.value())?);
+    }
+    let next = if more {
+        last.map(|(o, t)| desc_cursor(o, t))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
 fn star_tie(chat: Uuid, seq: u64) -> u128 {
     // Chat ids are UUIDv7: mixing the seq into the low bits keeps (time, tie) unique per star.
     chat.as_u128() ^ u128::from(seq)
@@ -138,37 +175,13 @@ impl PrefsStore for EmbeddedStore {
     }
 
     async fn stars(&self, user: Uuid, page: PageRequest) -> StoreResult<Page<Star>> {
-        let after = parse_desc_cursor(page.after.as_deref())?;
-        let limit = page.limit.max(1);
         self.read(move |txn| {
-            let u = user.as_u128();
-            let table = txn.open_table(STARS)?;
-            let start = match after {
-                Some((order, tie)) => match tie.checked_add(1) {
-                    Some(t) => (u, order, t),
-                    None => (u, order.saturating_add(1), 0),
-                },
-                None => (u, 0, 0),
-            };
-            let mut items = Vec::new();
-            let mut last = None;
-            let mut more = false;
-            for entry in table.range(start..=(u, u64::MAX, u128::MAX))? {
-                let (k, v) = entry?;
-                if items.len() == limit {
-                    more = true;
-                    break;
-                }
-                let (_, order, tie) = k.value();
-                last = Some((order, tie));
-                items.push(decode(v.value())?);
-            }
-            let next = if more {
-                last.map(|(o, t)| desc_cursor(o, t))
-            } else {
-                None
-            };
-            Ok(Page { items, next })
+            desc_page(
+                &txn.open_table(STARS)?,
+                user,
+                page.after.as_deref(),
+                page.limit,
+            )
         })
         .await
     }
