@@ -295,6 +295,12 @@ pub struct HttpConfig {
     pub workers: usize,
     /// Seconds to let in-flight requests finish on shutdown. `CONFAB_HTTP_SHUTDOWN_TIMEOUT_SECS`.
     pub shutdown_timeout_secs: u64,
+    /// Addresses of the reverse proxies / load balancers in front of confab whose
+    /// `X-Forwarded-For` is believed: for a request from one of them, the client is the
+    /// right-most address in that header that is not itself a trusted proxy. Empty (the
+    /// default): the TCP peer is the client and the header is ignored.
+    /// `CONFAB_HTTP_TRUSTED_PROXIES` (comma-separated).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Token buckets: each holds `n` attempts and refills at `n` per minute.
@@ -384,6 +390,7 @@ impl Default for HttpConfig {
             max_body_bytes: 64 * 1024,
             workers: 0,
             shutdown_timeout_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -498,6 +505,14 @@ impl Config {
         env!("CONFAB_HTTP_MAX_BODY_BYTES" => self.http.max_body_bytes);
         env!("CONFAB_HTTP_WORKERS" => self.http.workers);
         env!("CONFAB_HTTP_SHUTDOWN_TIMEOUT_SECS" => self.http.shutdown_timeout_secs);
+        if let Some(v) = var("CONFAB_HTTP_TRUSTED_PROXIES") {
+            self.http.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| parse("CONFAB_HTTP_TRUSTED_PROXIES", s.to_owned()))
+                .collect::<Result<_, _>>()?;
+        }
         env!("CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN" => self.rate_limit.register_per_ip_per_min);
         env!("CONFAB_RATE_LIMIT_LOGIN_PER_IP_PER_MIN" => self.rate_limit.login_per_ip_per_min);
         env!("CONFAB_RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MIN" => self.rate_limit.login_per_account_per_min);

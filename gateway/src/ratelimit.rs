@@ -7,6 +7,7 @@
 //! (still limited, per node) rather than refusing or letting everything through.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -75,15 +76,51 @@ impl Rule {
 pub struct Limits {
     local: HashMap<Rule, RateLimiter>,
     shared: Option<Arc<Cluster>>,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl Limits {
-    pub fn new(config: &RateLimitConfig, shared: Option<Arc<Cluster>>) -> Self {
+    pub fn new(
+        config: &RateLimitConfig,
+        trusted_proxies: &[IpAddr],
+        shared: Option<Arc<Cluster>>,
+    ) -> Self {
         let local = Rule::ALL
             .iter()
             .map(|r| (*r, RateLimiter::new(r.per_min(config))))
             .collect();
-        Self { local, shared }
+        Self {
+            local,
+            shared,
+            trusted_proxies: trusted_proxies.to_vec(),
+        }
+    }
+
+    /// The address per-IP limits count: the TCP peer, or, when the peer is a trusted proxy
+    /// (`http.trusted_proxies`), the right-most `X-Forwarded-For` address that is not one.
+    pub fn client_ip(&self, req: &HttpRequest) -> String {
+        let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+            return "unknown".into();
+        };
+        if !self.trusted_proxies.contains(&peer) {
+            return peer.to_string();
+        }
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        for hop in forwarded.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) if self.trusted_proxies.contains(&ip) => continue,
+                Ok(ip) => return ip.to_string(),
+                // A hop we cannot read: stop believing the header here.
+                Err(_) => break,
+            }
+        }
+        peer.to_string()
     }
 
     /// Whether the buckets are shared with other nodes (Redis).
@@ -202,13 +239,6 @@ impl Tokens {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
         (self.tokens + elapsed * per_sec).min(capacity)
     }
-}
-
-/// The address per-IP limits count: the TCP peer (behind a proxy, the proxy's address).
-pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Whole seconds for a `Retry-After` header: rounded up, at least 1.

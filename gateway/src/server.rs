@@ -89,7 +89,11 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             config.auth.access_ttl_secs,
             config.auth.refresh_ttl_secs,
         ),
-        limits: std::sync::Arc::new(Limits::new(&config.rate_limit, engine.cluster.clone())),
+        limits: std::sync::Arc::new(Limits::new(
+            &config.rate_limit,
+            &config.http.trusted_proxies,
+            engine.cluster.clone(),
+        )),
         config: config.clone(),
         media,
     });

@@ -290,3 +290,48 @@ fn typing_is_limited_per_user_over_all_chats() {
     assert_ws_rate_limited(&ans, 20_000);
     w.assert_ping();
 }
+
+/// `POST /api/auth/register` with an `X-Forwarded-For` header; returns the status code.
+fn register_via(s: &Server, username: &str, forwarded_for: &str) -> u16 {
+    use std::io::{Read, Write};
+    let body =
+        json!({"username": username, "password": PASSWORD, "display_name": "Proxied"}).to_string();
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", s.port())).unwrap();
+    write!(
+        tcp,
+        "POST /api/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: {forwarded_for}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer}"))
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_address_is_limited() {
+    let s = Server::start_with(&[
+        ("CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN", "2"),
+        ("CONFAB_HTTP_TRUSTED_PROXIES", "127.0.0.1"),
+    ]);
+    // Two clients behind the proxy (the test connects from 127.0.0.1, the trusted proxy).
+    assert_eq!(register_via(&s, "fwd1", "203.0.113.7"), 201);
+    assert_eq!(register_via(&s, "fwd2", "198.51.100.1, 203.0.113.7"), 201);
+    assert_eq!(register_via(&s, "fwd3", "203.0.113.7"), 429);
+    // The other client has a budget of its own; a spoofed left-most hop changes nothing.
+    assert_eq!(register_via(&s, "fwd4", "203.0.113.7, 192.0.2.50"), 201);
+}
+
+#[test]
+fn without_trusted_proxies_forwarded_headers_are_ignored() {
+    let s = Server::start_with(&[("CONFAB_RATE_LIMIT_REGISTER_PER_IP_PER_MIN", "2")]);
+    assert_eq!(register_via(&s, "direct1", "203.0.113.1"), 201);
+    assert_eq!(register_via(&s, "direct2", "203.0.113.2"), 201);
+    // A client cannot buy a fresh budget by inventing a header: the TCP peer is what counts.
+    assert_eq!(register_via(&s, "direct3", "203.0.113.3"), 429);
+}

@@ -9,7 +9,7 @@ use crate::api::body::JsonBody;
 use crate::auth::{password, Authed};
 use crate::clock;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ratelimit::{client_ip, Rule};
+use crate::ratelimit::Rule;
 use crate::state::AppState;
 use crate::wire::rest::*;
 use crate::wire::validate;
@@ -57,7 +57,7 @@ pub async fn register(
 ) -> ApiResult<HttpResponse> {
     state
         .limits
-        .admit(&[(Rule::RegisterPerIp, &client_ip(&req))])
+        .admit(&[(Rule::RegisterPerIp, &state.limits.client_ip(&req))])
         .await?;
     let body = body.into_inner();
     let username = validate::username(&body.username)?;
@@ -127,7 +127,7 @@ pub async fn login(
     state
         .limits
         .admit(&[
-            (Rule::LoginPerIp, &client_ip(&req)),
+            (Rule::LoginPerIp, &state.limits.client_ip(&req)),
             (Rule::LoginPerAccount, &account),
         ])
         .await?;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::api::body::JsonBody;
 use crate::auth::Authed;
 use crate::error::{ApiResult, ErrorBody};
-use crate::ratelimit::{client_ip, Rule};
+use crate::ratelimit::Rule;
 use crate::state::AppState;
 use crate::wire::chat::*;
 
@@ -235,7 +235,7 @@ async fn admit_send(state: &AppState, req: &HttpRequest, user: Uuid) -> ApiResul
         .limits
         .admit(&[
             (Rule::SendPerUser, &user),
-            (Rule::SendPerIp, &client_ip(req)),
+            (Rule::SendPerIp, &state.limits.client_ip(req)),
         ])
         .await
 }

@@ -51,7 +51,7 @@ pub async fn endpoint(
     let engine = state.engine.clone();
     let calls = state.calls.clone();
     let limits = state.limits.clone();
-    let ip = crate::ratelimit::client_ip(&req);
+    let ip = state.limits.client_ip(&req);
     let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     session::WsSession::create(move |ctx| {
         ctx.add_stream(io::Incoming::new(payload));
