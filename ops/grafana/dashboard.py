@@ -326,9 +326,15 @@ def build():
     L.add(
         timeseries(
             "Rate-limited / s by limit",
-            [target(f"sum by (limit) (rate(confab_rate_limited_total{{{SEL}}}[$__rate_interval]))", "{{limit}}")],
+            [
+                target(f"sum by (limit) (rate(confab_rate_limited_total{{{SEL}}}[$__rate_interval]))", "{{limit}}"),
+                target(
+                    f"sum(rate(confab_rate_limit_fallbacks_total{{{SEL}}}[$__rate_interval]))",
+                    "checks without Redis (per-node fallback)",
+                ),
+            ],
             unit="ops",
-            stack=True,
+            description="Refusals by limit; and checks that fell back to the node's own buckets because Redis did not answer (should be 0 in a cluster).",
         )
     )
     L.add(
