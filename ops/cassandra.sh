@@ -15,7 +15,9 @@
 #   CONFAB_CASSANDRA_VERSION  default 5.0.8
 #   CONFAB_CASSANDRA_RUN_DIR  config, data, logs and pid file (default /tmp/confab-cassandra)
 #   CONFAB_CASSANDRA_PORT     CQL port (default 9042); CONFAB_CASSANDRA_STORAGE_PORT (7000)
-#   CONFAB_CASSANDRA_HEAP     JVM heap (default 1G)
+#   CONFAB_CASSANDRA_HEAP     JVM heap (default 2G: every test keyspace keeps ~20 tables of
+#                             schema and memtable state on the heap; 1G ran out after a few
+#                             hundred keyspaces in one long-lived node)
 #   CONFAB_CASSANDRA_TIMEOUT  seconds to wait for CQL (default 180)
 #   CONFAB_CASSANDRA_KEEP_DATA=1  keep the data of the previous run (default: start empty)
 set -euo pipefail
@@ -28,7 +30,7 @@ LIB="$CACHE_ROOT/cassandra-$VERSION/lib"
 RUN_DIR="${CONFAB_CASSANDRA_RUN_DIR:-/tmp/confab-cassandra}"
 CQL_PORT="${CONFAB_CASSANDRA_PORT:-9042}"
 STORAGE_PORT="${CONFAB_CASSANDRA_STORAGE_PORT:-7000}"
-HEAP="${CONFAB_CASSANDRA_HEAP:-1G}"
+HEAP="${CONFAB_CASSANDRA_HEAP:-2G}"
 TIMEOUT="${CONFAB_CASSANDRA_TIMEOUT:-180}"
 PID_FILE="$RUN_DIR/cassandra.pid"
 START_FILE="$RUN_DIR/started-at"

@@ -4,7 +4,8 @@
 //! On a single node the buckets live in process. In a cluster they live in Redis
 //! (`Cluster::take`), so a client spreading its attempts over the nodes meets one limit; if
 //! Redis does not answer within [`SHARED_TIMEOUT`], the node falls back to its own buckets
-//! (still limited, per node) rather than refusing or letting everything through.
+//! (still limited, per node) rather than refusing or letting everything through, and keeps
+//! to them for [`SHARED_RETRY`] before asking Redis again.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,6 +23,8 @@ use crate::metrics::Metrics;
 const MAX_KEYS: usize = 100_000;
 /// How long a command waits for the shared buckets before using this node's own.
 const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
+/// After Redis failed a check, how long this node uses its own buckets before asking again.
+const SHARED_RETRY: Duration = Duration::from_secs(1);
 
 /// What a limit counts. Its name is the `limit` label of `confab_rate_limited_total` and part
 /// of the Redis key.
@@ -76,6 +79,8 @@ impl Rule {
 pub struct Limits {
     local: HashMap<Rule, RateLimiter>,
     shared: Option<Arc<Cluster>>,
+    /// Redis failed a check: until then, this node's own buckets apply without asking it.
+    skip_shared_until: Mutex<Instant>,
     trusted_proxies: Vec<IpAddr>,
 }
 
@@ -92,6 +97,7 @@ impl Limits {
         Self {
             local,
             shared,
+            skip_shared_until: Mutex::new(Instant::now()),
             trusted_proxies: trusted_proxies.to_vec(),
         }
     }
@@ -141,21 +147,33 @@ impl Limits {
                 per_min: self.local[rule].per_min,
             })
             .collect();
-        match tokio::time::timeout(SHARED_TIMEOUT, cluster.take(&buckets)).await {
-            Ok(Ok(None)) => Ok(()),
-            Ok(Ok(Some((wait, worst)))) => {
-                Err(refused(checks[worst.min(checks.len() - 1)].0, wait))
-            }
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "shared rate limits unavailable: this node's own apply");
-                Metrics::global().rate_limit_fallbacks.inc();
-                self.take_local(checks)
-            }
-            Err(_) => {
-                Metrics::global().rate_limit_fallbacks.inc();
-                self.take_local(checks)
-            }
+        if Instant::now() < *self.lock_skip() {
+            return self.fall_back(checks);
         }
+        let failed = match tokio::time::timeout(SHARED_TIMEOUT, cluster.take(&buckets)).await {
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Ok(Some((wait, worst)))) => {
+                return Err(refused(checks[worst.min(checks.len() - 1)].0, wait))
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {SHARED_TIMEOUT:?}"),
+        };
+        // Do not make every command wait for a Redis that is gone: use this node's buckets
+        // for a while, then try again.
+        tracing::debug!(error = %failed, "shared rate limits unavailable: this node's own apply");
+        *self.lock_skip() = Instant::now() + SHARED_RETRY;
+        self.fall_back(checks)
+    }
+
+    fn lock_skip(&self) -> std::sync::MutexGuard<'_, Instant> {
+        self.skip_shared_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fall_back(&self, checks: &[(Rule, &str)]) -> Result<(), Duration> {
+        Metrics::global().rate_limit_fallbacks.inc();
+        self.take_local(checks)
     }
 
     /// [`Limits::take`] for REST handlers: refusal is `429 rate_limited` with `Retry-After`.

@@ -73,32 +73,35 @@ pub(super) async fn heartbeat(cluster: Arc<Cluster>) {
 
 /// Listens on the broadcast channel and this node's own; reconnects and resubscribes when
 /// the connection drops (a pub/sub stream just ends then).
+/// Connecting and subscribing to the bus must finish within this.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub(super) async fn subscribe(cluster: Arc<Cluster>) {
     let own = bus::node_channel(cluster.node_id);
     loop {
-        match cluster.client.get_async_pubsub().await {
-            Ok(mut pubsub) => {
-                let subscribed = async {
-                    pubsub.subscribe(bus::BROADCAST).await?;
-                    pubsub.subscribe(&own).await
-                }
-                .await;
-                match subscribed {
-                    Ok(()) => {
-                        tracing::info!("cluster: subscribed to the bus");
-                        let mut messages = pubsub.on_message();
-                        while let Some(msg) = messages.next().await {
-                            match serde_json::from_slice::<BusMessage>(msg.get_payload_bytes()) {
-                                Ok(m) => handle(&cluster, m),
-                                Err(e) => tracing::warn!(error = %e, "cluster: bad bus message"),
-                            }
-                        }
-                        tracing::warn!("cluster: bus connection lost; resubscribing");
+        // Bounded: a connection that dies while subscribing (Redis restarting) must not leave
+        // the node waiting for an answer that never comes, deaf to the bus.
+        let connected = tokio::time::timeout(SUBSCRIBE_TIMEOUT, async {
+            let mut pubsub = cluster.client.get_async_pubsub().await?;
+            pubsub.subscribe(bus::BROADCAST).await?;
+            pubsub.subscribe(&own).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        })
+        .await;
+        match connected {
+            Ok(Ok(mut pubsub)) => {
+                tracing::info!("cluster: subscribed to the bus");
+                let mut messages = pubsub.on_message();
+                while let Some(msg) = messages.next().await {
+                    match serde_json::from_slice::<BusMessage>(msg.get_payload_bytes()) {
+                        Ok(m) => handle(&cluster, m),
+                        Err(e) => tracing::warn!(error = %e, "cluster: bad bus message"),
                     }
-                    Err(e) => tracing::warn!(error = %e, "cluster: subscribe failed"),
                 }
+                tracing::warn!("cluster: bus connection lost; resubscribing");
             }
-            Err(e) => tracing::warn!(error = %e, "cluster: cannot reach redis"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cluster: cannot subscribe to the bus"),
+            Err(_) => tracing::warn!("cluster: subscribing to the bus timed out; retrying"),
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
