@@ -77,7 +77,8 @@ impl Rule {
 
 /// Every rate limit of the node.
 pub struct Limits {
-    local: HashMap<Rule, RateLimiter>,
+    /// This node's buckets, indexed by `Rule as usize`.
+    local: [RateLimiter; Rule::ALL.len()],
     shared: Option<Arc<Cluster>>,
     /// Redis failed a check: until then, this node's own buckets apply without asking it.
     skip_shared_until: Mutex<Instant>,
@@ -90,10 +91,7 @@ impl Limits {
         trusted_proxies: &[IpAddr],
         shared: Option<Arc<Cluster>>,
     ) -> Self {
-        let local = Rule::ALL
-            .iter()
-            .map(|r| (*r, RateLimiter::new(r.per_min(config))))
-            .collect();
+        let local = Rule::ALL.map(|r| RateLimiter::new(r.per_min(config)));
         Self {
             local,
             shared,
@@ -144,7 +142,7 @@ impl Limits {
             .iter()
             .map(|(rule, key)| Bucket {
                 name: format!("{}:{key}", rule.name()),
-                per_min: self.local[rule].per_min,
+                per_min: self.local[*rule as usize].per_min,
             })
             .collect();
         if Instant::now() < *self.lock_skip() {
@@ -189,7 +187,7 @@ impl Limits {
     /// attempt taken from the earlier ones.
     pub fn take_local(&self, checks: &[(Rule, &str)]) -> Result<(), Duration> {
         for (rule, key) in checks {
-            self.local[rule]
+            self.local[*rule as usize]
                 .check(key)
                 .map_err(|wait| refused(*rule, wait))?;
         }
@@ -209,8 +207,12 @@ fn refused(rule: Rule, wait: Duration) -> Duration {
 /// `per_min` a minute.
 pub struct RateLimiter {
     per_min: u32,
-    buckets: Mutex<HashMap<String, Tokens>>,
+    /// Sharded by key hash: every send of every session passes here, so one lock would be
+    /// contended by all the HTTP workers.
+    shards: [Mutex<HashMap<String, Tokens>>; SHARDS],
 }
+
+const SHARDS: usize = 16;
 
 struct Tokens {
     tokens: f64,
@@ -221,7 +223,7 @@ impl RateLimiter {
     pub fn new(per_min: u32) -> Self {
         Self {
             per_min: per_min.max(1),
-            buckets: Mutex::new(HashMap::new()),
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
         }
     }
 
@@ -233,14 +235,27 @@ impl RateLimiter {
     fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let capacity = f64::from(self.per_min);
         let per_sec = capacity / 60.0;
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
-            buckets.retain(|_, b| b.refilled(now, per_sec, capacity) < capacity);
+        let shard = {
+            use std::hash::{BuildHasher, BuildHasherDefault};
+            let h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+            h.hash_one(key) as usize % SHARDS
+        };
+        let mut buckets = self.shards[shard].lock().unwrap_or_else(|p| p.into_inner());
+        if !buckets.contains_key(key) {
+            if buckets.len() >= MAX_KEYS / SHARDS {
+                buckets.retain(|_, b| b.refilled(now, per_sec, capacity) < capacity);
+            }
+            buckets.insert(
+                key.to_owned(),
+                Tokens {
+                    tokens: capacity,
+                    updated: now,
+                },
+            );
         }
-        let bucket = buckets.entry(key.to_owned()).or_insert(Tokens {
-            tokens: capacity,
-            updated: now,
-        });
+        let Some(bucket) = buckets.get_mut(key) else {
+            return Ok(());
+        };
         bucket.tokens = bucket.refilled(now, per_sec, capacity);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {

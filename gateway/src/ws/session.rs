@@ -36,8 +36,10 @@ pub struct WsSession {
     engine: Arc<Engine>,
     calls: Arc<Calls>,
     limits: Arc<Limits>,
-    /// The client's address, for the per-IP limits.
+    /// The client's address and the user id as text: the keys of the per-IP and per-user
+    /// limits, made once rather than per frame.
     ip: String,
+    user_key: String,
     handle: SessionHandle,
     last_heard: Instant,
     tokens: f64,
@@ -60,6 +62,7 @@ impl WsSession {
             calls,
             limits,
             ip,
+            user_key: handle.user_id.to_string(),
             handle,
             last_heard: Instant::now(),
             tokens: RATE_BURST,
@@ -138,11 +141,10 @@ impl WsSession {
             Request::Typing(_) => (Rule::TypingPerUser, Rule::TypingPerIp),
             _ => return self.run(id, request, ctx),
         };
-        let user = self.handle.user_id.to_string();
         if !self.limits.is_shared() {
             match self
                 .limits
-                .take_local(&[(per_user, &user), (per_ip, &self.ip)])
+                .take_local(&[(per_user, &self.user_key), (per_ip, &self.ip)])
             {
                 Ok(()) => self.run(id, request, ctx),
                 Err(wait) => self.refuse(&id, per_user, wait),
@@ -150,6 +152,7 @@ impl WsSession {
             return;
         }
         let limits = self.limits.clone();
+        let user = self.user_key.clone();
         let ip = self.ip.clone();
         let take = async move { limits.take(&[(per_user, &user), (per_ip, &ip)]).await };
         ctx.wait(
