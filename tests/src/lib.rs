@@ -209,6 +209,28 @@ impl Server {
         }
     }
 
+    /// Freezes the process (SIGSTOP) as a long GC pause or a stalled VM would: its sockets
+    /// stay open and whatever it had in flight resumes on [`Server::resume`].
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes a process frozen by [`Server::pause`] (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let Some(child) = &self.child else {
+            panic!("signal {sig}: the server is not running")
+        };
+        let status = std::process::Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {sig} failed");
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -50,6 +50,14 @@ LOAD:
   --page N          events per history page (default 50)
   --body-bytes N    size of each message body, JSON text (default 100)
   --threads N       tokio worker threads (default 2)
+  --no-wal          embedded: every batch a durable redb commit, no write-ahead log (how the
+                    store wrote before issue 15)
+  --path P          how appends are written (default owned):
+                      owned        each chat claimed first (`claim_chat`), as a chat actor
+                                   does: the production path
+                      unclaimed    no claim (scylla: a compare-and-set per append)
+                      plain-insert scylla only: each append is one plain INSERT of an event
+                                   row and nothing else, the node's ceiling for comparison
 
 OUTPUT:
   --server-pid PID  also report the CPU used by this process (e.g. Cassandra) in each phase
@@ -61,6 +69,23 @@ Exit code: 0 when both phases ran without errors or anomalies, 1 when they ran w
 
 // ---------------------------------------------------------------------------------------------
 // Options
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum AppendPath {
+    Owned,
+    Unclaimed,
+    PlainInsert,
+}
+
+impl AppendPath {
+    fn name(self) -> &'static str {
+        match self {
+            AppendPath::Owned => "owned",
+            AppendPath::Unclaimed => "unclaimed",
+            AppendPath::PlainInsert => "plain-insert",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Backend {
@@ -83,6 +108,8 @@ struct Opts {
     page: usize,
     body_bytes: usize,
     threads: usize,
+    path: AppendPath,
+    no_wal: bool,
     server_pid: Option<u32>,
     json: Option<PathBuf>,
 }
@@ -90,6 +117,7 @@ struct Opts {
 fn parse_opts(argv: Vec<String>) -> Result<Option<Opts>, String> {
     let mut values: BTreeMap<String, String> = BTreeMap::new();
     let mut keep_keyspace = false;
+    let mut no_wal = false;
     let mut it = argv.into_iter();
     while let Some(a) = it.next() {
         let Some(rest) = a.strip_prefix("--") else {
@@ -104,6 +132,13 @@ fn parse_opts(argv: Vec<String>) -> Result<Option<Opts>, String> {
         };
         match name.as_str() {
             "help" => return Ok(None),
+            "no-wal" => {
+                if inline.is_some() {
+                    return Err("--no-wal takes no value".into());
+                }
+                no_wal = true;
+                continue;
+            }
             "keep-keyspace" => {
                 if inline.is_some() {
                     return Err("--keep-keyspace takes no value".into());
@@ -130,6 +165,16 @@ fn parse_opts(argv: Vec<String>) -> Result<Option<Opts>, String> {
                 .map_err(|_| format!("--{name}: cannot parse {s:?}")),
         }
     }
+    let path = match take("path").as_deref() {
+        None | Some("owned") => AppendPath::Owned,
+        Some("unclaimed") => AppendPath::Unclaimed,
+        Some("plain-insert") => AppendPath::PlainInsert,
+        Some(other) => {
+            return Err(format!(
+                "--path {other:?}: use owned, unclaimed or plain-insert"
+            ))
+        }
+    };
     let backend = match take("backend").as_deref() {
         Some("embedded") => Backend::Embedded,
         Some("scylla") => Backend::Scylla,
@@ -167,6 +212,8 @@ fn parse_opts(argv: Vec<String>) -> Result<Option<Opts>, String> {
         page,
         body_bytes,
         threads,
+        path,
+        no_wal,
         server_pid,
     };
     if let Some(unknown) = values.keys().next() {
@@ -192,6 +239,9 @@ fn parse_opts(argv: Vec<String>) -> Result<Option<Opts>, String> {
         return Err(
             "--keyspace, --consistency and --keep-keyspace are for --backend scylla".into(),
         );
+    }
+    if opts.path == AppendPath::PlainInsert && opts.backend != Backend::Scylla {
+        return Err("--path plain-insert is for --backend scylla".into());
     }
     if opts.backend == Backend::Scylla && opts.data_dir.is_some() {
         return Err("--data-dir is for --backend embedded".into());
@@ -284,6 +334,8 @@ fn short_error(e: &StoreError) -> String {
 
 struct Target {
     store: Arc<dyn Store>,
+    /// scylla: the store and its keyspace, for raw CQL (`--path plain-insert`).
+    raw: Option<(ScyllaStore, String)>,
     /// Where the data is, for the report: the data directory or the keyspace.
     location: String,
     cleanup: Cleanup,
@@ -310,10 +362,11 @@ async fn open_target(opts: &Opts, tag: &str) -> Result<Target, String> {
                     (d.clone(), Cleanup::RemoveDir(d))
                 }
             };
-            let store = EmbeddedStore::open(&dir)
+            let store = EmbeddedStore::open_with(&dir, !opts.no_wal)
                 .map_err(|e| format!("cannot open the embedded store in {}: {e}", dir.display()))?;
             Ok(Target {
                 store: Arc::new(store),
+                raw: None,
                 location: dir.display().to_string(),
                 cleanup,
             })
@@ -348,6 +401,7 @@ async fn open_target(opts: &Opts, tag: &str) -> Result<Target, String> {
                 Cleanup::DropKeyspace(store.clone(), keyspace.clone())
             };
             Ok(Target {
+                raw: Some((store.clone(), keyspace.clone())),
                 store: Arc::new(store),
                 location: format!("keyspace {keyspace} at {}", opts.contact_points.join(",")),
                 cleanup,
@@ -638,6 +692,121 @@ async fn append_loop(
     t
 }
 
+/// `--path plain-insert`: the node's ceiling. Each "append" is one plain INSERT of an event row
+/// (seq from a counter per chat, no state row, no client id, no fence); each read one plain
+/// SELECT of a page from one partition.
+struct PlainCql {
+    store: ScyllaStore,
+    insert: ::scylla::statement::prepared::PreparedStatement,
+    page: ::scylla::statement::prepared::PreparedStatement,
+    chats: Vec<(Uuid, std::sync::atomic::AtomicU64)>,
+}
+
+impl PlainCql {
+    async fn prepare(
+        store: &ScyllaStore,
+        keyspace: &str,
+        chats: &[BenchChat],
+    ) -> Result<Self, String> {
+        let session = store.session();
+        let insert = session
+            .prepare(format!(
+                "INSERT INTO {keyspace}.events (bucket, chat_id, seq, sender, at, client_id, kind, \
+                 body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            ))
+            .await
+            .map_err(|e| format!("prepare insert: {e}"))?;
+        let page = session
+            .prepare(format!(
+                "SELECT chat_id, seq, sender, at, client_id, kind, body FROM {keyspace}.events \
+                 WHERE chat_id = ? AND bucket = ? AND seq < ? LIMIT ?"
+            ))
+            .await
+            .map_err(|e| format!("prepare select: {e}"))?;
+        Ok(Self {
+            store: store.clone(),
+            insert,
+            page,
+            chats: chats.iter().map(|c| (c.id, Default::default())).collect(),
+        })
+    }
+
+    fn written(&self, chat: usize) -> u64 {
+        self.chats[chat]
+            .1
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn insert_loop(
+        &self,
+        chat: usize,
+        sender: Uuid,
+        body: Arc<str>,
+        deadline: Instant,
+    ) -> Tally {
+        let mut t = Tally::default();
+        let (chat_id, counter) = &self.chats[chat];
+        while Instant::now() < deadline {
+            let seq = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let row = (
+                (seq / 1000) as i64,
+                *chat_id,
+                seq as i64,
+                sender,
+                now_millis(),
+                None::<String>,
+                MESSAGE_KIND,
+                &*body,
+            );
+            let t0 = Instant::now();
+            match self
+                .store
+                .session()
+                .execute_unpaged(&self.insert, row)
+                .await
+            {
+                Ok(_) => {
+                    t.lat_us.push(t0.elapsed().as_micros() as u64);
+                    t.items += 1;
+                }
+                Err(e) => t.error(e.to_string()),
+            }
+        }
+        t
+    }
+
+    async fn read_loop(
+        &self,
+        chats: Arc<Vec<(Uuid, u64)>>,
+        page: usize,
+        deadline: Instant,
+    ) -> Tally {
+        let mut t = Tally::default();
+        let mut rng = Rng::seeded();
+        while Instant::now() < deadline {
+            let (chat, last) = chats[rng.next() as usize % chats.len()];
+            let lo = (page as u64 + 1).min(last + 1);
+            let below = rng.range(lo, last + 1);
+            let bucket = ((below - 1) / 1000) as i64;
+            let t0 = Instant::now();
+            let result = self
+                .store
+                .session()
+                .execute_unpaged(&self.page, (chat, bucket, below as i64, page as i32))
+                .await;
+            match result.map(|r| r.into_rows_result().map(|rows| rows.rows_num())) {
+                Ok(Ok(n)) => {
+                    t.lat_us.push(t0.elapsed().as_micros() as u64);
+                    t.items += n as u64;
+                }
+                Ok(Err(e)) => t.error(e.to_string()),
+                Err(e) => t.error(e.to_string()),
+            }
+        }
+        t
+    }
+}
+
 /// Reads pages of `page` events below a random seq of a random chat. `chats` holds each chat's
 /// id and last seq (all at least 1).
 async fn read_loop(
@@ -721,10 +890,11 @@ async fn run(opts: Opts) -> i32 {
     let file_bytes = store_file_bytes(&opts, &target.location);
     let Target {
         store,
+        raw,
         location,
         cleanup: how,
     } = target;
-    drop(store);
+    drop((store, raw));
     let cleaned = cleanup(how).await;
     eprintln!("cleanup: {cleaned}");
     let (append, read) = match outcome {
@@ -748,6 +918,8 @@ async fn run(opts: Opts) -> i32 {
                 "page": opts.page,
                 "body_bytes": opts.body_bytes,
                 "threads": opts.threads,
+                "path": opts.path.name(),
+                "wal": opts.backend == Backend::Embedded && !opts.no_wal,
                 "consistency": opts.consistency.clone().unwrap_or_else(|| ScyllaConfig::default().consistency),
             },
             "append": append.json(),
@@ -788,6 +960,21 @@ async fn bench(
     let chats = create_chats(store.as_ref(), opts.chats, tag)
         .await
         .map_err(|e| format!("setup failed: {e}"))?;
+    if opts.path == AppendPath::Owned {
+        // As each chat's actor does when it starts.
+        for c in &chats {
+            store
+                .claim_chat(c.id)
+                .await
+                .map_err(|e| format!("setup: claim_chat failed: {e}"))?;
+        }
+    }
+    let plain = match (&opts.path, &target.raw) {
+        (AppendPath::PlainInsert, Some((raw, keyspace))) => {
+            Some(Arc::new(PlainCql::prepare(raw, keyspace, &chats).await?))
+        }
+        _ => None,
+    };
     eprintln!("setup: done in {:.1} s", t0.elapsed().as_secs_f64());
 
     // Phase 1: appends. A JSON text body of about `body_bytes` bytes.
@@ -800,29 +987,38 @@ async fn bench(
     );
     let deadline = Instant::now() + secs;
     let append = run_phase("append", opts.writers, opts.server_pid, |i| {
-        let c = &chats[i % chats.len()];
-        append_loop(
-            store.clone(),
-            c.id,
-            c.sender,
-            format!("sb{tag}-{i}-"),
-            body.clone(),
-            deadline,
-        )
+        let (id, sender) = (chats[i % chats.len()].id, chats[i % chats.len()].sender);
+        let client_prefix = format!("sb{tag}-{i}-");
+        let (store, body, plain) = (store.clone(), body.clone(), plain.clone());
+        async move {
+            match plain {
+                Some(p) => {
+                    p.insert_loop(i % p.chats.len(), sender, body, deadline)
+                        .await
+                }
+                None => append_loop(store, id, sender, client_prefix, body, deadline).await,
+            }
+        }
     })
     .await;
 
     // Each chat's history as the store now sees it.
     let mut histories = Vec::with_capacity(chats.len());
     let mut stored_total = 0;
-    for c in &chats {
-        let state = store
-            .chat_state(c.id)
-            .await
-            .map_err(|e| format!("chat_state after the appends: {e}"))?;
-        stored_total += state.last_seq;
-        if state.last_seq > 0 {
-            histories.push((c.id, state.last_seq));
+    for (i, c) in chats.iter().enumerate() {
+        let last_seq = match &plain {
+            Some(p) => p.written(i),
+            None => {
+                store
+                    .chat_state(c.id)
+                    .await
+                    .map_err(|e| format!("chat_state after the appends: {e}"))?
+                    .last_seq
+            }
+        };
+        stored_total += last_seq;
+        if last_seq > 0 {
+            histories.push((c.id, last_seq));
         }
     }
     if stored_total != append.tally.items {
@@ -848,7 +1044,13 @@ async fn bench(
     let deadline = Instant::now() + secs;
     let page = opts.page;
     let read = run_phase("read", opts.readers, opts.server_pid, |_| {
-        read_loop(store.clone(), histories.clone(), page, deadline)
+        let (store, histories, plain) = (store.clone(), histories.clone(), plain.clone());
+        async move {
+            match plain {
+                Some(p) => p.read_loop(histories, page, deadline).await,
+                None => read_loop(store, histories, page, deadline).await,
+            }
+        }
     })
     .await;
     Ok((append, read))
@@ -868,9 +1070,10 @@ fn print_table(
     println!();
     println!("confab-storage-bench  backend: {backend}  at {location}");
     println!(
-        "  {} writers on {} chats, {} readers, {} s per phase, body {} B, page {}, {} tokio threads{}",
+        "  {} writers on {} chats ({}), {} readers, {} s per phase, body {} B, page {}, {} tokio threads{}",
         opts.writers,
         opts.chats,
+        opts.path.name(),
         opts.readers,
         opts.secs,
         opts.body_bytes,

@@ -89,6 +89,8 @@ pub const STATUS_PRIVACY: TableDefinition<u128, &[u8]> = TableDefinition::new("s
 pub const CALLS: TableDefinition<(u128, u64, u128), &[u8]> = TableDefinition::new("calls");
 /// user id -> last seen (ms)
 pub const LAST_SEEN: TableDefinition<u128, i64> = TableDefinition::new("last_seen");
+/// 0 -> the log sequence number of the last batch committed (see `writer` and `wal`)
+pub const WAL_APPLIED: TableDefinition<u8, u64> = TableDefinition::new("wal_applied");
 
 /// Opening a table in a write transaction creates it: do so once at start-up so read
 /// transactions never meet a missing table.
@@ -132,6 +134,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     touch(txn, BROADCASTS)?;
     touch(txn, NOTIFICATIONS)?;
     touch(txn, CHAT_FENCE)?;
+    touch(txn, WAL_APPLIED)?;
     touch(txn, NOTIFICATION_READS)?;
     touch(txn, CHAT_INVITES)?;
     touch(txn, STATUSES)?;

@@ -89,6 +89,37 @@ pub(super) fn append_in(
     Ok(out)
 }
 
+/// An append as the write-ahead log records it (`wal`): its inputs. Run again on the state
+/// redb had when it first ran, it writes exactly the same rows (seqs, client ids, rewrites),
+/// because an append reads nothing but that state and these inputs.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LoggedAppend {
+    chat_id: Uuid,
+    claim: u64,
+    events: Vec<NewEvent>,
+}
+
+fn fenced_append(
+    txn: &WriteTransaction,
+    chat_id: Uuid,
+    claim: u64,
+    events: Vec<NewEvent>,
+) -> StoreResult<Vec<AppendOutcome>> {
+    check_fence(txn, chat_id, claim)?;
+    append_in(txn, chat_id, events)
+}
+
+/// Runs a logged append again (start-up replay). A logical refusal (fenced, no such chat)
+/// wrote nothing the first time either.
+pub(super) fn replay_append(txn: &WriteTransaction, redo: &[u8]) -> StoreResult<()> {
+    let a: LoggedAppend = decode(redo)?;
+    match fenced_append(txn, a.chat_id, a.claim, a.events) {
+        Ok(_) => Ok(()),
+        Err(e @ (StoreError::Unavailable(_) | StoreError::Corrupt(_))) => Err(e),
+        Err(_) => Ok(()),
+    }
+}
+
 #[async_trait::async_trait]
 impl TimelineStore for EmbeddedStore {
     async fn append(
@@ -97,10 +128,16 @@ impl TimelineStore for EmbeddedStore {
         events: Vec<NewEvent>,
     ) -> StoreResult<Vec<AppendOutcome>> {
         let claim = self.claim_of(chat_id);
+        let logged = LoggedAppend {
+            chat_id,
+            claim,
+            events,
+        };
+        let redo = encode(&logged)?;
         let out = self
-            .write(move |txn| {
-                check_fence(txn, chat_id, claim)?;
-                append_in(txn, chat_id, events)
+            .writer
+            .write_logged(redo, move |txn| {
+                fenced_append(txn, logged.chat_id, logged.claim, logged.events)
             })
             .await;
         if matches!(out, Err(StoreError::Fenced(_))) {

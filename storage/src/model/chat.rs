@@ -77,8 +77,9 @@ pub struct Member {
     pub joined_at: Millis,
 }
 
-/// An event to append; the store assigns its sequence number.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// An event to append; the store assigns its sequence number. (Serde: the embedded store logs
+/// appends in its write-ahead log.)
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct NewEvent {
     pub sender: Uuid,
     pub at: Millis,
@@ -95,7 +96,7 @@ pub struct NewEvent {
     pub rewrites: Vec<Rewrite>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rewrite {
     pub seq: u64,
     pub body: String,

@@ -38,6 +38,7 @@ mod groups;
 mod lazy;
 mod media;
 mod notifications;
+mod owner;
 mod prefs;
 mod receipts;
 mod rows;
@@ -82,7 +83,9 @@ struct Inner {
     /// The configured contact points, for error messages.
     nodes: String,
     /// Chats this instance claimed (`claim_chat`), with the epoch it holds.
-    claims: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, i64>>,
+    claims: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Arc<owner::Claim>>>,
+    /// Statements of the owned write path (`owner`).
+    owner_st: owner::Statements,
 }
 
 impl ScyllaStore {
@@ -95,6 +98,7 @@ impl ScyllaStore {
         let (session, nodes) = open_session(config).await?;
         schema::apply(&session, config, &nodes).await?;
         let st = Statements::prepare(&session, &config.keyspace, &nodes).await?;
+        let owner_st = owner::Statements::prepare(&session, &config.keyspace, &nodes).await?;
         tracing::info!(nodes = %nodes, keyspace = %config.keyspace, "scylla store connected");
         Ok(ScyllaStore {
             inner: Arc::new(Inner {
@@ -102,6 +106,7 @@ impl ScyllaStore {
                 st,
                 nodes,
                 claims: Default::default(),
+                owner_st,
             }),
         })
     }

@@ -84,6 +84,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_chat_fencing.cql",
         cql: include_str!("../../schema/0010_chat_fencing.cql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_owner_epochs.cql",
+        cql: include_str!("../../schema/0011_owner_epochs.cql"),
+    },
 ];
 
 /// The schema version this build applies.

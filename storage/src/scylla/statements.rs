@@ -195,20 +195,32 @@ enum Kind {
 }
 use Kind::*;
 
+/// Prepares one statement of `keyspace` (tables named bare in `cql`). `idempotent`: reads and
+/// plain upserts, which the driver may retry; lightweight transactions are not.
+pub(crate) async fn prepare_one(
+    session: &Session,
+    keyspace: &str,
+    nodes: &str,
+    cql: String,
+    idempotent: bool,
+) -> StoreResult<PreparedStatement> {
+    let cql = qualify(&cql, keyspace);
+    let mut statement = Statement::new(cql.as_str()).with_page_size(PAGE_SIZE);
+    statement.set_is_idempotent(idempotent);
+    session
+        .prepare(statement)
+        .await
+        .map_err(|e| prepare_error(nodes, &cql, e))
+}
+
 impl Statements {
     pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         nodes: &str,
     ) -> StoreResult<Statements> {
-        let p = |cql: String, kind: Kind| async move {
-            let cql = qualify(&cql, keyspace);
-            let mut statement = Statement::new(cql.as_str()).with_page_size(PAGE_SIZE);
-            statement.set_is_idempotent(matches!(kind, Idempotent));
-            session
-                .prepare(statement)
-                .await
-                .map_err(|e| prepare_error(nodes, &cql, e))
+        let p = |cql: String, kind: Kind| {
+            prepare_one(session, keyspace, nodes, cql, matches!(kind, Idempotent))
         };
         Ok(Statements {
             ping: p(
@@ -529,8 +541,8 @@ impl Statements {
             )
             .await?,
             select_state: p(
-                "SELECT last_seq, last_activity_at, last_message_seq, pending, write_ts \
-                 FROM chat_state WHERE chat_id = ?"
+                "SELECT last_seq, last_activity_at, last_message_seq, pending, write_ts, \
+                 owner_epoch, epoch_base, WRITETIME(last_seq) FROM chat_state WHERE chat_id = ?"
                     .into(),
                 Idempotent,
             )
@@ -548,12 +560,16 @@ impl Statements {
             )
             .await?,
             claim_chat: p(
-                "UPDATE chat_state SET owner_epoch = ? WHERE chat_id = ? IF owner_epoch = ?".into(),
+                "UPDATE chat_state SET owner_epoch = ?, epoch_base = ? WHERE chat_id = ? \
+                 IF owner_epoch = ?"
+                    .into(),
                 Once,
             )
             .await?,
             clear_pending: p(
-                "UPDATE chat_state SET pending = null WHERE chat_id = ? IF last_seq = ?".into(),
+                "UPDATE chat_state SET pending = null WHERE chat_id = ? \
+                 IF last_seq = ? AND owner_epoch = null"
+                    .into(),
                 Once,
             )
             .await?,

@@ -1,35 +1,37 @@
 //! Chat timelines: appends that assign gapless sequence numbers exactly once, and range reads.
 //!
-//! An append is a compare-and-set on the chat's `chat_state` row (`IF last_seq = N`) that also
-//! stores the appended events in the row's `pending` column; the event and client-id rows are
-//! written after it, then `pending` is cleared. So:
-//! - two appenders (e.g. two nodes during a chat's hand-over) can never take the same
-//!   sequence numbers: one CAS wins, the other re-reads and goes after it;
-//! - a writer that dies between the CAS and the rows leaves `pending`, which the next append
-//!   or `chat_state` read writes out (the rows are idempotent upserts), so there are no gaps
-//!   and a retried send finds its client id and is answered as a duplicate;
-//! - nothing is acknowledged before the event rows are stored.
+//! Two write paths share the layout and the write-ahead record below:
+//! - **owned** (`owner`): the chat actor's node claimed the chat once (`claim_chat`, one
+//!   compare-and-set) and appends with plain writes fenced by its epoch. This is the hot path.
+//! - **unclaimed** (this module): an append to a chat nobody ever claimed (tools, tests) is a
+//!   compare-and-set on the chat's `chat_state` row (`IF last_seq = N AND owner_epoch = null`)
+//!   that also stores the appended events in the row's `pending` column; the event and
+//!   client-id rows are written after it, then `pending` is cleared. Once a chat has been
+//!   claimed, an instance without the claim is fenced off (`Fenced`) and writes nothing.
+//!
+//! In both, `pending` is the append's write-ahead record: a writer that dies after recording
+//! it is completed by the next one (the next claim, or for unclaimed chats the next append or
+//! `chat_state` read) writing the rows out again (they are idempotent upserts), so there are no
+//! gaps and a retried send finds its client id and is answered as a duplicate. Nothing is
+//! acknowledged before the event rows are stored.
 //!
 //! The write-ahead record holds everything the append changes, not only its new events: the
 //! bodies of earlier events its events rewrite (edits, deletions, reactions) and, for a group
-//! change, the chat and member rows it changes (see `groups`). So the compare-and-set is the
-//! single commit point of all of it: a writer that dies after it is completed by the repair
-//! path, rewrites and group change included; one that dies before it changed nothing.
-//! Rewrites of events of the same append are applied to them before the record is written;
-//! a rewrite of a seq the chat does not have (yet) is dropped.
+//! change, the chat and member rows it changes (see `groups`). Rewrites of events of the same
+//! append are applied to them before the record is written; a rewrite of a seq the chat does
+//! not have (yet) is dropped.
 //!
-//! Every row an append writes is written `USING TIMESTAMP` the append's `write_ts`, chosen
-//! before its compare-and-set as `max(now, previous write_ts + 1)` and stored with it in
-//! `chat_state`. Appends of a chat thus have strictly increasing timestamps in commit order,
-//! whatever the clocks, and writing an append out again (a repairer, or its own writer
-//! resuming late after a repairer finished it and later appends overwrote some of its rows)
-//! can never undo a later append's rewrite or group change: the older cells lose.
+//! Every row an append writes is written `USING TIMESTAMP` the append's `write_ts`, and a
+//! chat's appends have strictly increasing timestamps in commit order whatever the clocks
+//! (owned: `epoch_base + n`, with each claim's base above every earlier one; unclaimed:
+//! `max(now, previous write_ts + 1)`). So writing an append out again (a repairer, or a late
+//! writer) can never undo a later append's rewrite or group change: the older cells lose.
 //!
 //! Events live in partitions of [`BUCKET`] sequence numbers (`bucket = seq / BUCKET`), clustered
 //! by seq descending: every read names its partitions and a seq range, and a reader walks
 //! buckets in order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -92,6 +94,9 @@ type StateRow = (
     Option<i64>,
     Option<String>,
     Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
 );
 
 /// A chat's state row: where the timeline stands, and the batch still to be written out.
@@ -99,8 +104,11 @@ pub(crate) struct StateRecord {
     pub state: ChatState,
     pub pending: Option<String>,
     /// The write timestamp of the append that set `last_seq`; `None` for chats whose state
-    /// predates the column (schema version 4).
+    /// predates the column (schema version 4). At least the cell's own write time.
     pub write_ts: Option<i64>,
+    /// The epoch of the last claim (`None`: never claimed) and its first write timestamp.
+    pub owner_epoch: Option<i64>,
+    pub epoch_base: Option<i64>,
 }
 
 /// The write-ahead record of an append (`chat_state.pending`), as JSON.
@@ -135,9 +143,31 @@ pub(crate) fn next_write_ts(previous: Option<i64>) -> i64 {
     now.max(previous.unwrap_or(0).saturating_add(1))
 }
 
+/// The batch a `pending` value records (`write_ts`: the state row's, for records older than
+/// schema version 4, which did not carry their own).
+pub(crate) fn parse_pending(pending: &str, write_ts: Option<i64>) -> StoreResult<Batch> {
+    Ok(
+        match serde_json::from_str::<PendingRecord>(pending).map_err(corrupt)? {
+            PendingRecord::Batch(batch) => batch,
+            PendingRecord::Events(events) => Batch {
+                ts: write_ts.unwrap_or_else(|| next_write_ts(None)),
+                events,
+                rewrites: Vec::new(),
+                effect: None,
+            },
+        },
+    )
+}
+
 fn state_from_row(
-    (last_seq, activity, last_message, pending, write_ts): StateRow,
+    (last_seq, activity, last_message, pending, write_ts, owner_epoch, epoch_base, cell_ts): StateRow,
 ) -> StoreResult<StateRecord> {
+    // A compare-and-set writes with its ballot's timestamp, which may be above the recorded
+    // `write_ts` (another clock): a claim must start above both.
+    let write_ts = match (write_ts, cell_ts) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
     Ok(StateRecord {
         state: ChatState {
             last_seq: to_u64(required(last_seq, "chat_state.last_seq")?, "last_seq")?,
@@ -146,7 +176,96 @@ fn state_from_row(
         },
         pending,
         write_ts,
+        owner_epoch,
+        epoch_base,
     })
+}
+
+/// The `client_ids` rows of a batch: (chat_id, sender, client_id, seq, timestamp).
+pub(crate) fn client_id_rows(batch: &Batch) -> Vec<(Uuid, Uuid, String, i64, i64)> {
+    batch
+        .events
+        .iter()
+        .filter_map(|e| {
+            let id = e.client_id.clone()?;
+            Some((e.chat_id, e.sender, id, to_i64(e.seq), batch.ts))
+        })
+        .collect()
+}
+
+/// What an append writes, planned against the chat's state before it.
+pub(crate) struct Plan {
+    pub next: ChatState,
+    /// One per requested event, in order.
+    pub outcomes: Vec<AppendOutcome>,
+    /// The events to store, with the rewrites of later events of the append applied.
+    pub fresh: Vec<StoredEvent>,
+    /// New bodies of events stored before this append, by seq (the last one wins).
+    pub rewrites: BTreeMap<u64, String>,
+}
+
+/// Sends stored before, by (sender, client id), as [`ScyllaStore::earlier_sends`] found them.
+pub(crate) type Earlier = HashMap<(Uuid, String), StoredEvent>;
+
+/// Assigns the next seqs after `base` to `events`, except those whose client id was seen
+/// (before, or earlier in the same append), which come back as duplicates.
+pub(crate) fn plan_append(
+    chat_id: Uuid,
+    base: ChatState,
+    events: &[NewEvent],
+    earlier: &Earlier,
+) -> Plan {
+    let mut plan = Plan {
+        next: base,
+        outcomes: Vec::with_capacity(events.len()),
+        fresh: Vec::new(),
+        rewrites: BTreeMap::new(),
+    };
+    for new in events {
+        if let Some(client_id) = new.client_id.as_deref() {
+            let same = plan
+                .fresh
+                .iter()
+                .find(|e| e.sender == new.sender && e.client_id.as_deref() == Some(client_id))
+                .or_else(|| earlier.get(&(new.sender, client_id.to_owned())));
+            if let Some(e) = same {
+                plan.outcomes.push(AppendOutcome::Duplicate(e.clone()));
+                continue;
+            }
+        }
+        let next = &mut plan.next;
+        next.last_seq += 1;
+        next.last_activity_at = next.last_activity_at.max(new.at);
+        let event = StoredEvent {
+            chat_id,
+            seq: next.last_seq,
+            sender: new.sender,
+            at: new.at,
+            client_id: new.client_id.clone(),
+            kind: new.kind.clone(),
+            body: new.body.clone(),
+        };
+        if event.is_message() {
+            next.last_message_seq = event.seq;
+        }
+        // Sequences have no gaps: the chat has exactly the seqs 1..event.seq now.
+        for rewrite in &new.rewrites {
+            if rewrite.seq == 0 || rewrite.seq >= event.seq {
+                continue;
+            }
+            if rewrite.seq <= base.last_seq {
+                plan.rewrites.insert(rewrite.seq, rewrite.body.clone());
+            } else if let Some(target) = plan
+                .fresh
+                .get_mut(usize::try_from(rewrite.seq - base.last_seq - 1).unwrap_or(usize::MAX))
+            {
+                target.body = rewrite.body.clone();
+            }
+        }
+        plan.fresh.push(event.clone());
+        plan.outcomes.push(AppendOutcome::Stored(event));
+    }
+    plan
 }
 
 /// Rough size of an event in `pending` (JSON): enough to split large appends.
@@ -163,12 +282,14 @@ impl ScyllaStore {
         row.map(state_from_row).transpose()
     }
 
-    /// The chat's state, after writing out a batch a dead writer left pending.
+    /// The chat's state. For a chat nobody claimed, a batch its writer left pending is written
+    /// out first; a claimed chat's pending batch is only ever written out by the next claim
+    /// (a reader must not complete a batch its deposed owner was fenced from).
     pub(super) async fn current_state(&self, chat_id: Uuid) -> StoreResult<Option<ChatState>> {
         let Some(record) = self.load_state(chat_id).await? else {
             return Ok(None);
         };
-        if let Some(pending) = &record.pending {
+        if let (Some(pending), None) = (&record.pending, record.owner_epoch) {
             tracing::info!(chat = %chat_id, "writing out an append its writer left pending");
             self.roll_forward(chat_id, record.state.last_seq, pending, record.write_ts)
                 .await?;
@@ -187,15 +308,7 @@ impl ScyllaStore {
         pending: &str,
         write_ts: Option<i64>,
     ) -> StoreResult<()> {
-        let batch = match serde_json::from_str::<PendingRecord>(pending).map_err(corrupt)? {
-            PendingRecord::Batch(batch) => batch,
-            PendingRecord::Events(events) => Batch {
-                ts: write_ts.unwrap_or_else(|| next_write_ts(None)),
-                events,
-                rewrites: Vec::new(),
-                effect: None,
-            },
-        };
+        let batch = parse_pending(pending, write_ts)?;
         self.write_batch(chat_id, &batch).await?;
         self.clear_pending(chat_id, last_seq).await;
         Ok(())
@@ -206,42 +319,35 @@ impl ScyllaStore {
     /// in earlier rows (rewritten bodies, the group change), and the new events last, so an
     /// event is never seen before what it records.
     pub(super) async fn write_batch(&self, chat_id: Uuid, batch: &Batch) -> StoreResult<()> {
+        self.write_client_ids(batch).await?;
+        self.write_effects(chat_id, batch).await?;
+        self.write_events(batch).await
+    }
+
+    pub(super) async fn write_client_ids(&self, batch: &Batch) -> StoreResult<()> {
+        let client_ids = client_id_rows(batch);
+        if let [row] = client_ids.as_slice() {
+            // The common case (one send): no task to spawn.
+            return self.run(&self.st().insert_client_id, row).await.map(|_| ());
+        }
+        self.run_all(|st| &st.insert_client_id, client_ids).await
+    }
+
+    /// Rewritten bodies of earlier events and the group change's rows.
+    pub(super) async fn write_effects(&self, chat_id: Uuid, batch: &Batch) -> StoreResult<()> {
         let ts = batch.ts;
-        let events = &batch.events;
-        let client_ids = events
-            .iter()
-            .filter_map(|e| {
-                let id = e.client_id.clone()?;
-                Some((e.chat_id, e.sender, id, to_i64(e.seq), ts))
-            })
-            .collect();
-        self.run_all(|st| &st.insert_client_id, client_ids).await?;
-        let rewrites = batch
-            .rewrites
-            .iter()
-            .map(|(seq, body)| (ts, body.clone(), chat_id, bucket_of(*seq), to_i64(*seq)))
-            .collect();
-        self.run_all(|st| &st.rewrite_body, rewrites).await?;
+        if !batch.rewrites.is_empty() {
+            let rewrites = batch
+                .rewrites
+                .iter()
+                .map(|(seq, body)| (ts, body.clone(), chat_id, bucket_of(*seq), to_i64(*seq)))
+                .collect();
+            self.run_all(|st| &st.rewrite_body, rewrites).await?;
+        }
         if let Some(effect) = &batch.effect {
             self.apply_effect(chat_id, ts, effect).await?;
         }
-        let rows = events
-            .iter()
-            .map(|e| {
-                (
-                    bucket_of(e.seq),
-                    e.chat_id,
-                    to_i64(e.seq),
-                    e.sender,
-                    e.at,
-                    e.client_id.clone(),
-                    e.kind.clone(),
-                    e.body.clone(),
-                    ts,
-                )
-            })
-            .collect();
-        self.run_all(|st| &st.insert_event, rows).await
+        Ok(())
     }
 
     /// Best effort: a `pending` left behind is only written out again.
@@ -284,24 +390,65 @@ impl ScyllaStore {
             .transpose()
     }
 
+    /// The events stored before under the client ids of `events` (looked up in parallel).
+    /// A client id whose seq holds no event of that send is "being written" by another
+    /// appender (`Unavailable`), or with `stale_is_free` (the owned path, where no other
+    /// appender exists: the row was left by a writer that was fenced or failed) not a send.
+    pub(super) async fn earlier_sends(
+        &self,
+        chat_id: Uuid,
+        events: &[NewEvent],
+        stale_is_free: bool,
+    ) -> StoreResult<Earlier> {
+        let mut keys: Vec<(Uuid, &str)> = events
+            .iter()
+            .filter_map(|e| Some((e.sender, e.client_id.as_deref()?)))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let lookups = keys.into_iter().map(|(sender, client_id)| async move {
+            let Some(seq) = self.client_id_seq(chat_id, sender, client_id).await? else {
+                return Ok(None);
+            };
+            match self.load_event(chat_id, seq).await? {
+                Some(e) if e.sender == sender && e.client_id.as_deref() == Some(client_id) => {
+                    Ok(Some(((sender, client_id.to_owned()), e)))
+                }
+                _ if stale_is_free => Ok(None),
+                _ => Err(StoreError::Unavailable(format!(
+                    "chat {chat_id}: event {seq} is being written by another appender; retry"
+                ))),
+            }
+        });
+        let found = futures_util::future::try_join_all(lookups).await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
     /// One atomic append (see the module docs). `NotFound("chat")` without a state row.
     ///
     /// With a `change`, the append is a group change: the change is checked against the rows
     /// as they stand once the chat's previous append is written out, and recorded in the same
-    /// write-ahead record as the event (which must be stored, not a duplicate). The check is
-    /// as good as a lock: the compare-and-set fails if anything was appended in between, and
-    /// the next attempt checks again.
+    /// write-ahead record as the event (which must be stored, not a duplicate). On the
+    /// unclaimed path the check is as good as a lock: the compare-and-set fails if anything
+    /// was appended in between, and the next attempt checks again; on the owned path nothing
+    /// else appends.
     pub(super) async fn append_chunk(
         &self,
         chat_id: Uuid,
         events: &[NewEvent],
         change: Option<&GroupChange>,
     ) -> StoreResult<Vec<AppendOutcome>> {
-        let claim = self.claim_of(chat_id);
+        if let Some(claim) = self.claim_handle(chat_id) {
+            return self.append_owned(chat_id, &claim, events, change).await;
+        }
         for _ in 0..MAX_ATTEMPTS {
             let Some(record) = self.load_state(chat_id).await? else {
                 return Err(StoreError::NotFound("chat"));
             };
+            if record.owner_epoch.is_some() {
+                // Claimed by an instance (maybe this one, earlier): only its owner writes.
+                return Err(StoreError::Fenced(chat_id));
+            }
             let base = record.state;
             if let Some(pending) = &record.pending {
                 tracing::info!(chat = %chat_id, "writing out an append its writer left pending");
@@ -312,74 +459,20 @@ impl ScyllaStore {
                 Some(change) => Some(self.plan_change(chat_id, change).await?),
                 None => None,
             };
-            let mut next = base;
-            let mut outcomes = Vec::with_capacity(events.len());
-            let mut fresh: Vec<StoredEvent> = Vec::new();
-            // New bodies of events stored before this append, by seq (the last one wins).
-            let mut rewrites: BTreeMap<u64, String> = BTreeMap::new();
-            for new in events {
-                if let Some(client_id) = new.client_id.as_deref() {
-                    let earlier = fresh.iter().find(|e| {
-                        e.sender == new.sender && e.client_id.as_deref() == Some(client_id)
-                    });
-                    if let Some(e) = earlier {
-                        outcomes.push(AppendOutcome::Duplicate(e.clone()));
-                        continue;
-                    }
-                    if let Some(seq) = self.client_id_seq(chat_id, new.sender, client_id).await? {
-                        match self.load_event(chat_id, seq).await? {
-                            Some(e) => outcomes.push(AppendOutcome::Duplicate(e)),
-                            None => {
-                                return Err(StoreError::Unavailable(format!(
-                                    "chat {chat_id}: event {seq} is being written by another \
-                                     appender; retry"
-                                )))
-                            }
-                        }
-                        continue;
-                    }
-                }
-                next.last_seq += 1;
-                next.last_activity_at = next.last_activity_at.max(new.at);
-                let event = StoredEvent {
-                    chat_id,
-                    seq: next.last_seq,
-                    sender: new.sender,
-                    at: new.at,
-                    client_id: new.client_id.clone(),
-                    kind: new.kind.clone(),
-                    body: new.body.clone(),
-                };
-                if event.is_message() {
-                    next.last_message_seq = event.seq;
-                }
-                // Sequences have no gaps: the chat has exactly the seqs 1..event.seq now.
-                for rewrite in &new.rewrites {
-                    if rewrite.seq == 0 || rewrite.seq >= event.seq {
-                        continue;
-                    }
-                    if rewrite.seq <= base.last_seq {
-                        rewrites.insert(rewrite.seq, rewrite.body.clone());
-                    } else if let Some(target) = fresh.get_mut(
-                        usize::try_from(rewrite.seq - base.last_seq - 1).unwrap_or(usize::MAX),
-                    ) {
-                        target.body = rewrite.body.clone();
-                    }
-                }
-                fresh.push(event.clone());
-                outcomes.push(AppendOutcome::Stored(event));
-            }
-            if fresh.is_empty() {
+            let earlier = self.earlier_sends(chat_id, events, false).await?;
+            let plan = plan_append(chat_id, base, events, &earlier);
+            if plan.fresh.is_empty() {
                 if change.is_some() {
                     // As the embedded store: a group change's event is never a duplicate.
                     return Err(StoreError::Corrupt("group change event not stored".into()));
                 }
-                return Ok(outcomes);
+                return Ok(plan.outcomes);
             }
+            let next = plan.next;
             let batch = Batch {
                 ts: next_write_ts(record.write_ts),
-                events: fresh,
-                rewrites: rewrites.into_iter().collect(),
+                events: plan.fresh,
+                rewrites: plan.rewrites.into_iter().collect(),
                 effect,
             };
             let pending = serde_json::to_string(&batch).map_err(corrupt)?;
@@ -394,18 +487,17 @@ impl ScyllaStore {
                         batch.ts,
                         chat_id,
                         to_i64(base.last_seq),
-                        claim,
+                        None::<i64>,
                     ),
                 )
                 .await?;
             if !cas.applied {
-                let current = match cas.column("owner_epoch") {
-                    Some(v) => v.as_bigint(),
-                    None => None,
-                };
-                if current != claim {
-                    // Another node claimed the chat: this one must stop writing to it.
-                    self.forget_claim(chat_id);
+                if cas
+                    .column("owner_epoch")
+                    .and_then(|v| v.as_bigint())
+                    .is_some()
+                {
+                    // Claimed meanwhile: this instance must not write to it.
                     return Err(StoreError::Fenced(chat_id));
                 }
                 // Another appender went first: read where it left the chat and go after it.
@@ -413,7 +505,7 @@ impl ScyllaStore {
             }
             self.write_batch(chat_id, &batch).await?;
             self.clear_pending(chat_id, next.last_seq).await;
-            return Ok(outcomes);
+            return Ok(plan.outcomes);
         }
         Err(StoreError::Unavailable(format!(
             "chat {chat_id}: lost {MAX_ATTEMPTS} appends in a row to concurrent writers"
@@ -421,52 +513,19 @@ impl ScyllaStore {
     }
 }
 
-impl ScyllaStore {
-    fn claim_of(&self, chat_id: Uuid) -> Option<i64> {
-        let claims = self.inner.claims.lock().unwrap_or_else(|p| p.into_inner());
-        claims.get(&chat_id).copied()
-    }
-
-    fn forget_claim(&self, chat_id: Uuid) {
-        let mut claims = self.inner.claims.lock().unwrap_or_else(|p| p.into_inner());
-        claims.remove(&chat_id);
-    }
-}
-
 #[async_trait::async_trait]
 impl TimelineStore for ScyllaStore {
     async fn claim_chat(&self, chat_id: Uuid) -> StoreResult<u64> {
-        for _ in 0..MAX_ATTEMPTS {
-            let row = rows::first::<(Option<i64>,)>(
-                self.run(&self.st().select_owner_epoch, (chat_id,)).await?,
-            )?;
-            let Some((current,)) = row else {
-                return Err(StoreError::NotFound("chat"));
-            };
-            let next = current.unwrap_or(0) + 1;
-            let cas = self
-                .lwt(&self.st().claim_chat, (next, chat_id, current))
-                .await?;
-            if cas.applied {
-                let mut claims = self.inner.claims.lock().unwrap_or_else(|p| p.into_inner());
-                claims.insert(chat_id, next);
-                return to_u64(next, "owner_epoch");
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "chat {chat_id}: lost {MAX_ATTEMPTS} claims in a row to other nodes"
-        )))
+        self.claim(chat_id).await
     }
 
     fn holds_claim(&self, chat_id: Uuid, epoch: u64) -> bool {
-        self.claim_of(chat_id).is_some_and(|e| e as u64 == epoch)
+        self.claim_handle(chat_id)
+            .is_some_and(|c| c.epoch as u64 == epoch)
     }
 
     fn release_chat(&self, chat_id: Uuid, epoch: u64) {
-        let mut claims = self.inner.claims.lock().unwrap_or_else(|p| p.into_inner());
-        if claims.get(&chat_id).is_some_and(|e| *e as u64 == epoch) {
-            claims.remove(&chat_id);
-        }
+        self.forget_claim(chat_id, to_i64(epoch));
     }
 
     async fn append(
