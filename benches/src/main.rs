@@ -1,6 +1,7 @@
 //! `confab-load`: the Confab load generator. Drives a running server over the wire (REST for
 //! setup, WebSocket protocol v1 for everything measured). See benches/README.md.
 
+mod centrifugo;
 mod cli;
 mod report;
 mod rest;
@@ -28,7 +29,10 @@ scenarios:
              one direct chat per pair; A->B, B->A, sequential per pair; one-way latency
   fanout     --group-size G [--groups 1] --rate R [--duration-secs 10] [--warmup-secs 2]
              [--senders-per-group S] [--drain-secs 10]
-             paced open-loop sends at R msgs/s in total; deliveries/s, latency, losses
+             [--server confab|centrifugo --centrifugo-secret S [--centrifugo-namespace chat]]
+             paced open-loop sends at R msgs/s in total; deliveries/s, latency, losses;
+             --server centrifugo: the same against Centrifugo v6 (--url its HTTP address;
+             HS256 tokens minted with S, one channel <namespace>:<run tag>-<group> per group)
   reconnect  --sessions N [--messages 20] [--group-size 10] [--warmup-messages 2]
              [--with-direct] [--graceful-drop] [--sync-limit 200] [--timeout-secs 90]
              drop N sessions, send M per chat meanwhile, reconnect + sync; verify exactness

@@ -85,34 +85,40 @@ pub fn end_reason(m: Option<Result<Message, WsError>>) -> String {
     }
 }
 
-/// TCP connect to node `idx % nodes` from source address `idx % sources`, WebSocket upgrade
-/// with the token in the query, then wait for `hello`. Records connect->hello time.
+/// TCP connect to node `idx % nodes` from source address `idx % sources` (`TCP_NODELAY`), then
+/// the WebSocket upgrade for `path` (with its query). No timeout: callers bound the whole
+/// handshake.
+pub async fn open(t: &Target, idx: usize, path: &str) -> Result<Ws, String> {
+    let node = &t.nodes[idx % t.nodes.len()];
+    let sock = if node.addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| format!("socket: {e}"))?;
+    if !t.sources.is_empty() {
+        let src = t.sources[idx % t.sources.len()];
+        bind_address_no_port(&sock);
+        sock.bind(SocketAddr::new(src, 0))
+            .map_err(|e| format!("bind {src}: {e}"))?;
+    }
+    let stream = sock
+        .connect(node.addr)
+        .await
+        .map_err(|e| format!("tcp connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let url = format!("ws://{}{path}", node.authority);
+    let (ws, _resp) = tokio_tungstenite::client_async_with_config(url, stream, Some(t.config))
+        .await
+        .map_err(handshake_error)?;
+    Ok(ws)
+}
+
+/// `open` with the token in the query, then wait for `hello`. Records connect->hello time.
 pub async fn connect(t: &Target, idx: usize, token: &str) -> Result<(Ws, Hello), String> {
     let start = Instant::now();
-    let node = &t.nodes[idx % t.nodes.len()];
     let fut = async {
-        let sock = if node.addr.is_ipv4() {
-            TcpSocket::new_v4()
-        } else {
-            TcpSocket::new_v6()
-        }
-        .map_err(|e| format!("socket: {e}"))?;
-        if !t.sources.is_empty() {
-            let src = t.sources[idx % t.sources.len()];
-            bind_address_no_port(&sock);
-            sock.bind(SocketAddr::new(src, 0))
-                .map_err(|e| format!("bind {src}: {e}"))?;
-        }
-        let stream = sock
-            .connect(node.addr)
-            .await
-            .map_err(|e| format!("tcp connect: {e}"))?;
-        let _ = stream.set_nodelay(true);
-        let url = format!("ws://{}/ws?access_token={}", node.authority, token);
-        let (mut ws, _resp) =
-            tokio_tungstenite::client_async_with_config(url, stream, Some(t.config))
-                .await
-                .map_err(handshake_error)?;
+        let mut ws = open(t, idx, &format!("/ws?access_token={token}")).await?;
         loop {
             match ws.next().await {
                 Some(Ok(Message::Text(s))) => {
@@ -154,7 +160,16 @@ pub async fn send_text(ws: &mut Ws, s: String) -> Result<(), String> {
 // Frames out.
 
 /// The text of a load message: `@t=<ns>;s=<sender conn>;r=<round>;` padded with `x` to `size`.
-/// `id` is `s<ns>` so the ack's latency needs no lookup table.
+pub fn marker_text(t: u64, sender: usize, round: u32, size: usize) -> String {
+    let mut text = format!("@t={t};s={sender};r={round};");
+    if text.len() < size {
+        text.extend(std::iter::repeat_n('x', size - text.len()));
+    }
+    text
+}
+
+/// A `send` frame carrying `marker_text`. `id` is `s<ns>` so the ack's latency needs no lookup
+/// table.
 pub fn send_frame(
     chat_id: &str,
     client_id: &str,
@@ -163,10 +178,7 @@ pub fn send_frame(
     round: u32,
     size: usize,
 ) -> String {
-    let mut text = format!("@t={t};s={sender};r={round};");
-    if text.len() < size {
-        text.extend(std::iter::repeat_n('x', size - text.len()));
-    }
+    let text = marker_text(t, sender, round, size);
     format!(
         r#"{{"v":1,"id":"s{t}","type":"send","chat_id":"{chat_id}","client_id":"{client_id}","content":{{"kind":"text","text":"{text}"}}}}"#
     )

@@ -794,13 +794,15 @@ impl PlainCql {
                 .session()
                 .execute_unpaged(&self.page, (chat, bucket, below as i64, page as i32))
                 .await;
-            match result.map(|r| r.into_rows_result().map(|rows| rows.rows_num())) {
-                Ok(Ok(n)) => {
+            let rows = result
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.into_rows_result().map_err(|e| e.to_string()));
+            match rows {
+                Ok(rows) => {
                     t.lat_us.push(t0.elapsed().as_micros() as u64);
-                    t.items += n as u64;
+                    t.items += rows.rows_num() as u64;
                 }
-                Ok(Err(e)) => t.error(e.to_string()),
-                Err(e) => t.error(e.to_string()),
+                Err(e) => t.error(e),
             }
         }
         t

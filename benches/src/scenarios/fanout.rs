@@ -1,6 +1,10 @@
 //! `fanout`: K groups of G members, every member connected; S senders per group send at R
 //! messages/s in total (paced, open-loop: a slow server does not slow the senders down). Every
 //! recipient device records send -> event latency; acks record send -> `sent`.
+//!
+//! `--server centrifugo` runs the same scenario against Centrifugo (crate::centrifugo): the same
+//! sockets, groups (one channel `<namespace>:<run tag>-<group>` each), senders, pacing, marker
+//! text and bookkeeping; only setup (no REST: JWTs minted here) and the wire format differ.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::pingpong::check_seq;
 use super::{join_all, wait_until, Conns, Ctx};
+use crate::centrifugo;
 use crate::cli::Args;
 use crate::report::{round, Probe, Report};
 use crate::rest::{all_ok, par_map, User};
@@ -46,13 +51,27 @@ struct Shared {
     tag: String,
 }
 
+/// How a member logs in, which also picks the wire protocol.
+enum Login {
+    Confab(Arc<User>),
+    /// A Centrifugo connection JWT.
+    Centrifugo(String),
+}
+
 struct Me {
     idx: usize,
     group: usize,
+    /// Confab: the chat id; Centrifugo: the channel.
     chat: Arc<str>,
-    user: Arc<User>,
+    login: Login,
     /// For senders: (period, offset of the first send from the start).
     send: Option<(Duration, Duration)>,
+}
+
+/// Which server `--server` names.
+enum Server {
+    Confab,
+    Centrifugo { secret: String, namespace: String },
 }
 
 pub fn run(ctx: &Ctx, a: &Args, r: &mut Report) -> Result<bool, String> {
@@ -64,6 +83,14 @@ pub fn run(ctx: &Ctx, a: &Args, r: &mut Report) -> Result<bool, String> {
     let drain: f64 = a.get("drain-secs", 10.0)?;
     let default_s = ((rate / (k as f64 * DEFAULT_RATE_PER_SENDER)).ceil() as usize).clamp(1, g);
     let s: usize = a.get("senders-per-group", default_s)?;
+    let server = match a.get("server", "confab".to_string())?.as_str() {
+        "confab" => Server::Confab,
+        "centrifugo" => Server::Centrifugo {
+            secret: a.req("centrifugo-secret")?,
+            namespace: a.get("centrifugo-namespace", "chat".to_string())?,
+        },
+        other => return Err(format!("--server {other:?}: confab or centrifugo")),
+    };
     a.finish()?;
     if g < 2 || k < 1 || s < 1 || s > g || rate <= 0.0 || duration <= 0.0 {
         return Err(
@@ -74,11 +101,19 @@ pub fn run(ctx: &Ctx, a: &Args, r: &mut Report) -> Result<bool, String> {
     let per_sender = rate / (k * s) as f64;
     if per_sender > SERVER_RATE_PER_SOCKET {
         eprintln!(
-            "warning: {per_sender:.1} msgs/s per sender exceeds the server's 50/s per-socket limit: \
-             expect rate_limited errors; raise --senders-per-group"
+            "warning: {per_sender:.1} msgs/s per sender exceeds Confab's 50/s per-socket limit: \
+             expect rate_limited errors from Confab; raise --senders-per-group"
         );
     }
     ctx.check_sockets(g * k)?;
+    r.set(
+        "parameters",
+        "server",
+        match server {
+            Server::Confab => "confab",
+            Server::Centrifugo { .. } => "centrifugo",
+        },
+    );
     r.set("parameters", "group_size", g);
     r.set("parameters", "groups", k);
     r.set("parameters", "senders_per_group", s);
@@ -86,21 +121,45 @@ pub fn run(ctx: &Ctx, a: &Args, r: &mut Report) -> Result<bool, String> {
     r.set("parameters", "rate_per_sender", round(per_sender, 2));
     r.set("parameters", "duration_secs", duration);
     r.set("parameters", "warmup_secs", warmup);
-    let users = ctx.users(g * k, r)?;
 
-    eprintln!("fanout: creating {k} groups of {g}");
-    let groups: Vec<usize> = (0..k).collect();
-    let chats = all_ok(
-        par_map(&groups, ctx.setup_threads.min(4), |_, &gi| {
-            let members: Vec<&str> = users[gi * g + 1..(gi + 1) * g]
-                .iter()
-                .map(|u| u.user_id.as_str())
+    // Per group its chat (channel), per member its login.
+    let (chats, logins): (Vec<String>, Vec<Login>) = match &server {
+        Server::Confab => {
+            let users = ctx.users(g * k, r)?;
+            eprintln!("fanout: creating {k} groups of {g}");
+            let groups: Vec<usize> = (0..k).collect();
+            let chats = all_ok(
+                par_map(&groups, ctx.setup_threads.min(4), |_, &gi| {
+                    let members: Vec<&str> = users[gi * g + 1..(gi + 1) * g]
+                        .iter()
+                        .map(|u| u.user_id.as_str())
+                        .collect();
+                    ctx.rest
+                        .group(&users[gi * g].access_token, &format!("load {gi}"), &members)
+                }),
+                "groups",
+            )?;
+            (chats, users.into_iter().map(Login::Confab).collect())
+        }
+        Server::Centrifugo { secret, namespace } => {
+            let exp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?
+                .as_secs()
+                + 86_400;
+            let chats = (0..k)
+                .map(|gi| format!("{namespace}:{}-{gi}", ctx.run_tag))
                 .collect();
-            ctx.rest
-                .group(&users[gi * g].access_token, &format!("load {gi}"), &members)
-        }),
-        "groups",
-    )?;
+            let logins = (0..g * k)
+                .map(|i| {
+                    let sub = format!("ld{}-{}", ctx.run_tag, i + ctx.user_offset);
+                    Login::Centrifugo(centrifugo::jwt_hs256(secret.as_bytes(), &sub, exp))
+                })
+                .collect();
+            r.set("parameters", "users", g * k);
+            (chats, logins)
+        }
+    };
 
     let rt = ctx.runtime()?;
     rt.block_on(async {
@@ -117,6 +176,7 @@ pub fn run(ctx: &Ctx, a: &Args, r: &mut Report) -> Result<bool, String> {
         let period = Duration::from_secs_f64(1.0 / per_sender);
         let total_senders = k * s;
         let mut handles = Vec::with_capacity(g * k);
+        let mut logins = logins.into_iter();
         for (gi, chat) in chats.iter().enumerate() {
             let chat: Arc<str> = Arc::from(chat.as_str());
             for m in 0..g {
@@ -130,7 +190,7 @@ pub fn run(ctx: &Ctx, a: &Args, r: &mut Report) -> Result<bool, String> {
                     idx,
                     group: gi,
                     chat: chat.clone(),
-                    user: users[idx].clone(),
+                    login: logins.next().expect("one login per member"),
                     send,
                 };
                 handles.push(tokio::spawn(conn(sh.clone(), me, phase_rx.clone())));
@@ -230,15 +290,108 @@ async fn tick(t: &mut Option<Interval>) -> tokio::time::Instant {
     }
 }
 
+/// The receive-side bookkeeping of one member, shared by both wire protocols.
+struct Rx<'a> {
+    sh: &'a Shared,
+    me: &'a Me,
+    /// Last seq (Confab) or publication offset (Centrifugo) seen in the chat.
+    last_seq: Option<u64>,
+    warm_end: u64,
+    send_end: u64,
+}
+
+impl Rx<'_> {
+    fn delivery(&mut self, seq: u64, marker: Option<ws::Marker>, now: u64) {
+        let (me, warm_end, send_end) = (self.me, self.warm_end, self.send_end);
+        let last_seq = &mut self.last_seq;
+        stats::with(|l| {
+            if !check_seq(l, last_seq, seq) {
+                return;
+            }
+            match marker {
+                Some(mk) if mk.sender == me.idx => l.add(C::Echoes, 1),
+                Some(mk) => {
+                    l.add(C::Deliveries, 1);
+                    if now >= warm_end && now < send_end {
+                        l.add(C::DeliveriesInWindow, 1);
+                    }
+                    if mk.t >= warm_end && mk.t < send_end {
+                        l.rec(H::Delivery, now.saturating_sub(mk.t));
+                    }
+                }
+                None => l.add(C::OtherEvents, 1),
+            }
+        })
+    }
+
+    /// A send was acknowledged; `sent_at`: its send time, when known.
+    fn ack(&self, sent_at: Option<u64>, duplicate: bool, now: u64) {
+        self.sh.acked[self.me.group].fetch_add(1, Ordering::Relaxed);
+        stats::with(|l| {
+            l.add(C::Acked, 1);
+            if duplicate {
+                l.add(C::AckDuplicate, 1);
+            }
+            if let Some(t) = sent_at.filter(|&t| t >= self.warm_end && t < self.send_end) {
+                l.rec(H::Ack, now.saturating_sub(t));
+            }
+        });
+    }
+
+    fn error(&self, what: String, of_a_send: bool) {
+        stats::error(what);
+        if of_a_send {
+            stats::add(C::SendErrors, 1);
+        }
+    }
+}
+
+/// The wire protocol of one connection, with its per-connection state.
+enum Wire {
+    Confab,
+    Centrifugo(centrifugo::Session),
+}
+
 async fn conn(sh: Arc<Shared>, me: Me, mut phase: watch::Receiver<Phase>) {
-    let Some((mut ws, _)) = sh.conns.open(me.idx, &me.user, "connect").await else {
+    let opened = match &me.login {
+        Login::Confab(user) => sh
+            .conns
+            .open(me.idx, user, "connect")
+            .await
+            .map(|(ws, _)| (ws, Wire::Confab)),
+        Login::Centrifugo(token) => {
+            let target = &sh.conns.target;
+            sh.conns
+                .open_with(
+                    "connect",
+                    centrifugo::connect(target, me.idx, token, &me.chat),
+                )
+                .await
+                .map(|ws| {
+                    (
+                        ws,
+                        Wire::Centrifugo(centrifugo::Session::new(me.chat.clone())),
+                    )
+                })
+        }
+    };
+    let Some((mut ws, mut wire)) = opened else {
         return;
     };
     sh.connected[me.group].fetch_add(1, Ordering::Relaxed);
-    // Groups are created before anyone connects: seq 1 (group_created) is history.
-    let mut last_seq = Some(1u64);
+    let mut rx = Rx {
+        sh: &sh,
+        me: &me,
+        // Confab: groups are created before anyone connects, seq 1 (group_created) is history.
+        // Centrifugo: a fresh channel's first publication has offset 1.
+        last_seq: Some(match wire {
+            Wire::Confab => 1,
+            Wire::Centrifugo(_) => 0,
+        }),
+        warm_end: u64::MAX,
+        send_end: u64::MAX,
+    };
     let mut ticker: Option<Interval> = None;
-    let (mut warm_end, mut send_end) = (u64::MAX, u64::MAX);
     let mut n: u64 = 0;
     loop {
         tokio::select! {
@@ -254,58 +407,55 @@ async fn conn(sh: Arc<Shared>, me: Me, mut phase: watch::Receiver<Phase>) {
                     }
                 };
                 let now = now_ns();
-                match ws::classify(txt.as_str()) {
-                    Frame::Event { seq, marker, .. } => stats::with(|l| {
-                        if !check_seq(l, &mut last_seq, seq) {
-                            return;
-                        }
-                        match marker {
-                            Some(mk) if mk.sender == me.idx => l.add(C::Echoes, 1),
-                            Some(mk) => {
-                                l.add(C::Deliveries, 1);
-                                if now >= warm_end && now < send_end {
-                                    l.add(C::DeliveriesInWindow, 1);
-                                }
-                                if mk.t >= warm_end && mk.t < send_end {
-                                    l.rec(H::Delivery, now.saturating_sub(mk.t));
-                                }
-                            }
-                            None => l.add(C::OtherEvents, 1),
-                        }
+                let mut pong = false;
+                match &mut wire {
+                    Wire::Confab => match ws::classify(txt.as_str()) {
+                        Frame::Event { seq, marker, .. } => rx.delivery(seq, marker, now),
+                        Frame::Sent { id_t, duplicate, .. } => rx.ack(id_t, duplicate, now),
+                        Frame::Error { id, code } => rx.error(
+                            format!("error frame: {code}"),
+                            id.is_some_and(|i| i.starts_with('s')),
+                        ),
+                        _ => stats::add(C::OtherFrames, 1),
+                    },
+                    Wire::Centrifugo(session) => centrifugo::parse(txt.as_str(), |msg| match msg {
+                        centrifugo::Msg::Pub { offset, marker, .. } => rx.delivery(offset, marker, now),
+                        centrifugo::Msg::Reply { id, error: None } => match session.answered(id) {
+                            Some(t) => rx.ack(Some(t), false, now),
+                            None => stats::add(C::OtherFrames, 1),
+                        },
+                        centrifugo::Msg::Reply { id, error: Some(code) } => rx.error(
+                            format!("error reply: {code}"),
+                            session.answered(id).is_some(),
+                        ),
+                        centrifugo::Msg::Ping => pong = true,
+                        centrifugo::Msg::Other => stats::add(C::OtherFrames, 1),
                     }),
-                    Frame::Sent { id_t, duplicate, .. } => {
-                        sh.acked[me.group].fetch_add(1, Ordering::Relaxed);
-                        stats::with(|l| {
-                            l.add(C::Acked, 1);
-                            if duplicate {
-                                l.add(C::AckDuplicate, 1);
-                            }
-                            if let Some(t) = id_t.filter(|&t| t >= warm_end && t < send_end) {
-                                l.rec(H::Ack, now.saturating_sub(t));
-                            }
-                        });
+                }
+                if pong {
+                    if let Err(e) = ws::send_text(&mut ws, "{}".to_string()).await {
+                        stats::error(e);
+                        return;
                     }
-                    Frame::Error { id, code } => {
-                        stats::error(format!("error frame: {code}"));
-                        if id.is_some_and(|i| i.starts_with('s')) {
-                            stats::add(C::SendErrors, 1);
-                        }
-                    }
-                    _ => stats::add(C::OtherFrames, 1),
                 }
             }
             due = tick(&mut ticker) => {
                 let t = now_ns();
-                if t >= send_end {
+                if t >= rx.send_end {
                     ticker = None;
                     continue;
                 }
                 n += 1;
-                let client_id = format!("{}-{}-{}", sh.tag, me.idx, n);
-                let frame = ws::send_frame(&me.chat, &client_id, t, me.idx, 0, sh.size);
+                let frame = match &mut wire {
+                    Wire::Confab => {
+                        let client_id = format!("{}-{}-{}", sh.tag, me.idx, n);
+                        ws::send_frame(&me.chat, &client_id, t, me.idx, 0, sh.size)
+                    }
+                    Wire::Centrifugo(session) => session.publish(t, me.idx, sh.size),
+                };
                 stats::with(|l| {
                     l.add(C::Sent, 1);
-                    if t >= warm_end {
+                    if t >= rx.warm_end {
                         l.add(C::SentInWindow, 1);
                     }
                     l.rec(H::SendLag, tokio::time::Instant::now().saturating_duration_since(due).as_nanos() as u64);
@@ -322,7 +472,7 @@ async fn conn(sh: Arc<Shared>, me: Me, mut phase: watch::Receiver<Phase>) {
                 let p = *phase.borrow_and_update();
                 match p {
                     Phase::Run { start, warm_end: w, send_end: e } => {
-                        (warm_end, send_end) = (w, e);
+                        (rx.warm_end, rx.send_end) = (w, e);
                         if let Some((period, offset)) = me.send {
                             let first = instant_at(start) + offset;
                             let mut iv = tokio::time::interval_at(first.into(), period);

@@ -104,19 +104,28 @@ impl Conns {
 
     /// Connect (waiting for a slot); on failure the error is tallied and `None` returned.
     pub async fn open(&self, idx: usize, user: &User, what: &str) -> Option<(Ws, Hello)> {
+        self.open_with(what, async {
+            let (ws, hello) = ws::connect(&self.target, idx, &user.access_token).await?;
+            if hello.user_id == user.user_id {
+                Ok((ws, hello))
+            } else {
+                Err(format!(
+                    "hello names user {} (token of {})",
+                    hello.user_id, user.user_id
+                ))
+            }
+        })
+        .await
+    }
+
+    /// Run a connect future in a slot, tallying its outcome (the error under `what: ...`).
+    pub async fn open_with<T>(
+        &self,
+        what: &str,
+        connect: impl std::future::Future<Output = Result<T, String>>,
+    ) -> Option<T> {
         let permit = self.sem.acquire().await.ok()?;
-        let r = ws::connect(&self.target, idx, &user.access_token)
-            .await
-            .and_then(|(ws, hello)| {
-                if hello.user_id == user.user_id {
-                    Ok((ws, hello))
-                } else {
-                    Err(format!(
-                        "hello names user {} (token of {})",
-                        hello.user_id, user.user_id
-                    ))
-                }
-            });
+        let r = connect.await;
         drop(permit);
         match r {
             Ok(x) => {

@@ -29,7 +29,7 @@ const MAX_BATCH: usize = 512;
 
 /// Longest stretch of logged batches between durable redb commits (bounds replay time and the
 /// pages redb keeps in memory for non-durable commits).
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// ... or this much log.
 const CHECKPOINT_BYTES: u64 = 32 << 20;
 
