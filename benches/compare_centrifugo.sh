@@ -2,7 +2,8 @@
 # Confab vs Centrifugo, one load client, the same scenarios (docs/PERFORMANCE.md, "Confab vs
 # Centrifugo"; benches/README.md, "Confab vs Centrifugo").
 #
-#   benches/compare_centrifugo.sh                       # full ladders (~15-25 min on 2 cores)
+#   benches/compare_centrifugo.sh         # full ladders: ~5-7 min of measuring on 2 cores (each
+#                                         # run ~14 s; a server stops at its first failing rate)
 #   DURATION=3 WARMUP=1 DRAIN=5 LADDER_G2="5000 10000" LADDER_G10="5000 10000" \
 #     LADDER_G100="2000 4000" benches/compare_centrifugo.sh          # smoke run, ~2-3 min
 #
@@ -24,8 +25,9 @@
 #
 # Environment (defaults): DURATION=10 WARMUP=2 DRAIN=10 (seconds per run), COOLDOWN=2,
 # SCENARIOS="2 10 100", SOCKETS_G2=2000 SOCKETS_G10=1000 SOCKETS_G100=400,
-# LADDER_G2="5000 10000 20000 40000 60000 80000", LADDER_G10="5000 10000 20000 30000 40000",
-# LADDER_G100="2000 4000 8000 12000 16000", P99_MAX_MS=500, CLIENT_THREADS=1, SIZE=64,
+# LADDER_G2="5000 7500 10000 15000 20000 30000 40000 60000 80000",
+# LADDER_G10="5000 7500 10000 15000 20000 30000 40000",
+# LADDER_G100="2000 3000 4000 6000 8000 12000 16000", P99_MAX_MS=500, CLIENT_THREADS=1, SIZE=64,
 # CF_VERSION=v6.9.1, CF_DIR=~/.cache/confab/centrifugo, LOCK=/tmp/confab-bench.lock,
 # OUT=<run dir>/table.md, SKIP_BUILD=1 to use the binaries already in target/release.
 # Senders aim at <= 40 msgs/s each (confab-load's default; Confab allows 50/s per socket), so a
@@ -46,9 +48,9 @@ SCENARIOS=${SCENARIOS:-"2 10 100"}
 SOCKETS_G2=${SOCKETS_G2:-2000}
 SOCKETS_G10=${SOCKETS_G10:-1000}
 SOCKETS_G100=${SOCKETS_G100:-400}
-LADDER_G2=${LADDER_G2:-"5000 10000 20000 40000 60000 80000"}
-LADDER_G10=${LADDER_G10:-"5000 10000 20000 30000 40000"}
-LADDER_G100=${LADDER_G100:-"2000 4000 8000 12000 16000"}
+LADDER_G2=${LADDER_G2:-"5000 7500 10000 15000 20000 30000 40000 60000 80000"}
+LADDER_G10=${LADDER_G10:-"5000 7500 10000 15000 20000 30000 40000"}
+LADDER_G100=${LADDER_G100:-"2000 3000 4000 6000 8000 12000 16000"}
 P99_MAX_MS=${P99_MAX_MS:-500}
 CLIENT_THREADS=${CLIENT_THREADS:-1}
 SIZE=${SIZE:-64}
