@@ -3,7 +3,8 @@
 # Validates ops/ (ops/check.sh), builds once (dev profile), then runs every crate's unit
 # tests, the storage conformance suite (against the embedded store and, through
 # ops/cassandra.sh, a real Cassandra node for the scylla backend) and the black-box tests in
-# tests/ against the real `confab` binary.
+# tests/ against the real `confab` binary; then the API fuzzer (ops/schemathesis.sh,
+# CONFAB_SKIP_FUZZ=1 skips it).
 #
 # Cassandra starts in the background before the build, so its start-up (and, on a fresh
 # machine, its download) overlaps compilation; it is stopped on exit unless it was already
@@ -65,3 +66,9 @@ fi
 
 echo "== test"
 cargo test --workspace --all-targets "$@"
+
+# The API fuzzer against the debug binary built above: every answer must match the spec.
+if [[ "${CONFAB_SKIP_FUZZ:-0}" != 1 ]]; then
+    echo "== fuzz: the REST API against its OpenAPI spec (CONFAB_SKIP_FUZZ=1 skips)"
+    ops/schemathesis.sh
+fi

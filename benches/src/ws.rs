@@ -307,12 +307,12 @@ mod tests {
             }
         );
         let err =
-            r#"{"v":1,"type":"error","id":"r7","code":"not_a_member","message":"you are not"}"#;
+            r#"{"v":1,"type":"error","id":"r7","code":"not_found","message":"chat not found"}"#;
         assert_eq!(
             classify(err),
             Frame::Error {
                 id: Some("r7"),
-                code: "not_a_member"
+                code: "not_found"
             }
         );
         let err_null = r#"{"v":1,"type":"error","id":null,"code":"malformed_json","message":"x"}"#;

@@ -119,10 +119,6 @@ impl Engine {
         Ok(ChatView { chat, members })
     }
 
-    async fn blocked_either_way(&self, a: Uuid, b: Uuid) -> EngineResult<bool> {
-        Ok(self.store.is_blocked(a, b).await? || self.store.is_blocked(b, a).await?)
-    }
-
     /// The 1:1 chat of `me` and `other`, created if needed; the flag says whether it was.
     pub async fn open_direct(&self, me: Uuid, other: Uuid) -> EngineResult<(ChatView, bool)> {
         if me == other {
@@ -134,7 +130,7 @@ impl Engine {
             Some(u) if !u.disabled => {}
             _ => return Err(EngineError::NotFound("user")),
         }
-        if self.blocked_either_way(me, other).await? {
+        if self.blocked_between(me, other).await? {
             return Err(EngineError::Blocked("you cannot message this user"));
         }
         let candidate = Chat {
@@ -358,7 +354,17 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound("message"))?;
         let mut out = Vec::new();
+        let direct = view.chat.kind == ChatKind::Direct;
         for m in view.members.iter().filter(|m| m.user_id != event.sender) {
+            if direct && m.user_id != me && self.blocked_between(me, m.user_id).await? {
+                // Across a block the other's receipts are not shown (docs/PROTOCOL.md).
+                out.push(MemberReceipt {
+                    user_id: m.user_id,
+                    delivered_at: None,
+                    read_at: None,
+                });
+                continue;
+            }
             out.push(MemberReceipt {
                 user_id: m.user_id,
                 delivered_at: self

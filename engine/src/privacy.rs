@@ -1,7 +1,14 @@
 //! Who may see what of a user: the one place the privacy rules live, so REST, WebSocket events
 //! and presence all answer the same way.
 
-use confab_storage::{PrivacySettings, User, Visibility};
+use confab_storage::{PrivacySettings, Store, StoreResult, User, Visibility};
+use uuid::Uuid;
+
+/// Whether a block stands between two users, either way. Across a block nothing of the other
+/// reaches either of them in a 1:1 chat: no message, typing, receipt, presence or call.
+pub async fn blocked_either_way(store: &dyn Store, a: Uuid, b: Uuid) -> StoreResult<bool> {
+    Ok(store.is_blocked(a, b).await? || store.is_blocked(b, a).await?)
+}
 
 /// How the viewer stands with the owner of the information.
 #[derive(Debug, Clone, Copy, Default)]

@@ -32,7 +32,7 @@ pub enum ApiError {
     RefreshTokenReused,
     #[error("{0}")]
     Forbidden(&'static str),
-    /// A 403 with its own code (`not_a_member`, `blocked`).
+    /// A 403 with its own code (`blocked`).
     #[error("{message}")]
     ForbiddenCode {
         code: &'static str,
@@ -86,6 +86,21 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
+    /// The codes with no variant of their own (carried by `ForbiddenCode`, `Conflict`,
+    /// `Typed`); with [`ApiError::code`]'s they are REST.md's error table, held to it by a test.
+    pub const CARRIED_CODES: &'static [&'static str] = &[
+        "blocked",
+        "username_taken",
+        "phone_taken",
+        "contact_exists",
+        "conflict",
+        "range_not_satisfiable",
+        "media_kind_mismatch",
+        "empty_upload",
+        "image_too_large",
+        "invalid_image",
+    ];
+
     pub fn code(&self) -> &'static str {
         use ApiError::*;
         match self {
@@ -180,15 +195,12 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::NotFound(what) => ApiError::NotFound(what),
-            EngineError::NotAMember => ApiError::ForbiddenCode {
-                code: "not_a_member",
-                message: "you are not a member of this chat",
-            },
             EngineError::Blocked(message) => ApiError::ForbiddenCode {
                 code: "blocked",
                 message,
             },
             EngineError::Validation(message) => ApiError::Validation(message),
+            EngineError::InvalidCursor => ApiError::InvalidCursor,
             EngineError::Forbidden(message) => ApiError::Forbidden(message),
             EngineError::Unprocessable(message) => ApiError::Unprocessable(message),
             EngineError::RateLimited => ApiError::RateLimited {
@@ -263,3 +275,149 @@ impl From<confab_engine::media::MediaError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    //! One source for codes: every code the server can answer is in the docs' error tables.
+    use super::*;
+    use confab_engine::media::MediaError;
+    use confab_signalling::call::CallError;
+
+    const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
+    const REST: &str = include_str!("../../docs/REST.md");
+
+    /// The backticked words in the `cell`-th cell of every table row.
+    fn table_codes(doc: &str, cell: usize) -> Vec<String> {
+        doc.lines()
+            .filter(|l| l.starts_with("| "))
+            .filter_map(|l| l.split('|').nth(cell + 1).map(str::to_owned))
+            .flat_map(|c| {
+                c.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_ws_code_is_in_the_protocol_error_tables() {
+        let documented = table_codes(PROTOCOL, 0);
+        let codes = crate::wire::ws::FRAME_CODES
+            .iter()
+            .chain(confab_engine::EngineError::CODES)
+            .chain(CallError::CODES);
+        for code in codes {
+            assert!(
+                documented.iter().any(|d| d == code),
+                "`{code}` is answered over WS but not in docs/PROTOCOL.md's error tables"
+            );
+        }
+        assert!(
+            !documented.iter().any(|d| d == "not_a_member"),
+            "not_a_member is no longer answered"
+        );
+    }
+
+    fn one_of_each() -> Vec<ApiError> {
+        let all = vec![
+            ApiError::MalformedJson(String::new()),
+            ApiError::Validation(String::new()),
+            ApiError::InvalidCursor,
+            ApiError::InvalidQuery(String::new()),
+            ApiError::InvalidPath(String::new()),
+            ApiError::Unauthorized(""),
+            ApiError::TokenExpired,
+            ApiError::InvalidCredentials,
+            ApiError::InvalidRefreshToken,
+            ApiError::RefreshTokenReused,
+            ApiError::Forbidden(""),
+            ApiError::NotFound("x"),
+            ApiError::MethodNotAllowed,
+            ApiError::PayloadTooLarge(1),
+            ApiError::UnsupportedMediaType,
+            ApiError::Unprocessable(""),
+            ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
+            ApiError::Unavailable,
+            ApiError::Internal,
+        ];
+        for e in &all {
+            // Stops compiling when a variant is added: list it above (or its codes in
+            // CARRIED_CODES when it carries them).
+            match e {
+                ApiError::MalformedJson(_)
+                | ApiError::Validation(_)
+                | ApiError::InvalidCursor
+                | ApiError::InvalidQuery(_)
+                | ApiError::InvalidPath(_)
+                | ApiError::Unauthorized(_)
+                | ApiError::TokenExpired
+                | ApiError::InvalidCredentials
+                | ApiError::InvalidRefreshToken
+                | ApiError::RefreshTokenReused
+                | ApiError::Forbidden(_)
+                | ApiError::ForbiddenCode { .. }
+                | ApiError::NotFound(_)
+                | ApiError::MethodNotAllowed
+                | ApiError::Conflict { .. }
+                | ApiError::PayloadTooLarge(_)
+                | ApiError::UnsupportedMediaType
+                | ApiError::Unprocessable(_)
+                | ApiError::RateLimited { .. }
+                | ApiError::Unavailable
+                | ApiError::Internal
+                | ApiError::Typed { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_rest_code_is_in_the_rest_error_table() {
+        let documented = table_codes(REST, 1);
+        let mut codes: Vec<&str> = one_of_each().iter().map(ApiError::code).collect();
+        codes.extend(ApiError::CARRIED_CODES);
+        // What the conversions produce is listed too.
+        for e in [
+            StoreError::Conflict("username"),
+            StoreError::Conflict("phone"),
+            StoreError::Conflict("contact"),
+            StoreError::Conflict("other"),
+        ] {
+            let code = ApiError::from(e).code();
+            assert!(ApiError::CARRIED_CODES.contains(&code), "{code}");
+        }
+        for e in [
+            MediaError::Forbidden,
+            MediaError::Empty,
+            MediaError::InvalidImage(String::new()),
+            MediaError::ImageTooLarge {
+                width: 1,
+                height: 1,
+                max_pixels: 1,
+            },
+            MediaError::KindMismatch {
+                declared: "image",
+                found: String::new(),
+            },
+        ] {
+            let code = ApiError::from(e).code();
+            assert!(codes.contains(&code), "{code}");
+        }
+        for code in confab_engine::EngineError::CODES {
+            assert!(
+                codes.contains(code),
+                "engine code {code} has no REST rendering"
+            );
+        }
+        for code in codes {
+            assert!(
+                documented.iter().any(|d| d == code),
+                "`{code}` is answered over REST but not in docs/REST.md's error table"
+            );
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod http;
 pub mod media;
 pub mod metrics;
 pub mod openapi;

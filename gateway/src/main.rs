@@ -55,7 +55,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&config.log);
+    confab_gateway::http::init_logging(&config.log);
     if migrate {
         return run_migrate(&config);
     }
@@ -134,13 +134,4 @@ fn run_admin(config: &Config, args: &[String]) -> ExitCode {
 fn usage_error(message: &str) -> ExitCode {
     eprintln!("confab: {message}\n\n{USAGE}");
     ExitCode::from(2)
-}
-
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
 }

@@ -22,6 +22,7 @@ pub struct Metrics {
     pub media_uploads: IntCounterVec,
     pub media_upload_bytes: prometheus::IntCounter,
     pub media_rejected: IntCounterVec,
+    pub http_bad_requests: prometheus::IntCounter,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -99,6 +100,11 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(media_uploads.clone()))?;
     registry.register(Box::new(media_upload_bytes.clone()))?;
     registry.register(Box::new(media_rejected.clone()))?;
+    let http_bad_requests = prometheus::IntCounter::new(
+        "confab_http_bad_requests_total",
+        "Connections whose bytes did not parse as HTTP (answered 400 or 408 by the HTTP layer)",
+    )?;
+    registry.register(Box::new(http_bad_requests.clone()))?;
     // process_* metrics: the default registry registers its process collector by itself.
     Ok(Metrics {
         registry,
@@ -110,6 +116,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         media_uploads,
         media_upload_bytes,
         media_rejected,
+        http_bad_requests,
     })
 }
 

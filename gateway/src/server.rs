@@ -15,7 +15,7 @@ use crate::auth::{secret, TokenService};
 use crate::config::Config;
 use crate::ratelimit::Limits;
 use crate::state::AppState;
-use crate::{api, health, metrics, openapi, ws};
+use crate::{api, health, http, metrics, openapi, ws};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -112,6 +112,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             .app_data(payload.clone())
             .wrap(api::json_error_pages())
             .wrap(middleware::from_fn(metrics::track))
+            .wrap(middleware::from_fn(http::head_as_get))
             .configure(api::routes)
             .service(resource("/ws").route(get().to(ws::endpoint)))
             .service(resource("/api/openapi.json").route(get().to(openapi::spec)))

@@ -404,7 +404,7 @@ fn removed_member_gets_removal_then_nothing() {
         "not_found",
     );
     let r = rest_send(&s, &b, &g, "removed-send", "still here?");
-    assert_error_any(&r, 403, &["not_a_member"]);
+    assert_error_any(&r, 404, &["not_found"]);
     // Nor by sync.
     let (frames, ans) =
         wb.request_collect("sync", json!({"chats": [{"chat_id": g, "last_seq": 0}]}));
@@ -412,7 +412,7 @@ fn removed_member_gets_removal_then_nothing() {
         frames.iter().all(|f| f["type"] != "event"),
         "sync must replay nothing to a removed member: {frames:?}"
     );
-    assert_eq!(ans["chats"][0]["error"], "not_a_member", "{ans}");
+    assert_eq!(ans["chats"][0]["error"], "not_found", "{ans}");
 }
 
 /// A member who leaves gets `member_left`, then nothing, and reads no history.

@@ -470,7 +470,7 @@ fn forward_to_chat_i_am_not_in_is_an_error_entry() {
     let r = forward(&s, &a, &ab, m, &[&bc, &ac], "fw");
     r.expect(200);
     let bad = result_for(&r.json["results"], &bc);
-    assert_eq!(bad["error"], "not_a_member", "{r}");
+    assert_eq!(bad["error"], "not_found", "{r}");
     assert!(bad.get("seq").is_none_or(Value::is_null), "{r}");
     let good = result_for(&r.json["results"], &ac);
     let seq = good["seq"].as_u64().unwrap_or_else(|| panic!("{r}"));
@@ -780,7 +780,7 @@ fn ws_message_action_answers() {
     let fseq = good["seq"].as_u64().unwrap_or_else(|| panic!("{ans}"));
     assert_eq!(
         result_for(&ans["results"], &bc)["error"],
-        "not_a_member",
+        "not_found",
         "{ans}"
     );
     let copy = event_at(&s, &c.access, &ac, fseq);

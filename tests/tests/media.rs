@@ -816,7 +816,7 @@ fn gallery_pages_newest_first_by_class() {
         json!(["https://example.com/x", "http://confab.test/y"])
     );
 
-    assert_error(&gallery(&s, &c.access, &chat, ""), 403, "not_a_member");
+    assert_error(&gallery(&s, &c.access, &chat, ""), 404, "not_found");
     assert_error(
         &gallery(&s, &a.access, &chat, "?class=photos"),
         400,

@@ -60,20 +60,21 @@ fn json_that_is_not_an_object_is_malformed_json() {
 }
 
 #[test]
-fn missing_type_is_malformed_json() {
+fn missing_type_is_validation_failed() {
     let (_s, _a, mut w) = setup();
-    // The id is readable, so it may be echoed; null is acceptable too.
+    // The frame is a JSON object: what is wrong inside it is a validation error, and the
+    // readable id is echoed.
     expect_error_then_alive(
         &mut w,
         r#"{"v":1,"id":"m1"}"#,
-        &["malformed_json"],
-        &[Some("m1"), None],
+        &["validation_failed"],
+        &[Some("m1")],
     );
     expect_error_then_alive(
         &mut w,
         r#"{"v":1,"id":"m2","type":7}"#,
-        &["malformed_json"],
-        &[Some("m2"), None],
+        &["validation_failed"],
+        &[Some("m2")],
     );
 }
 
@@ -83,26 +84,26 @@ fn missing_or_bad_id_is_an_error() {
     expect_error_then_alive(
         &mut w,
         r#"{"v":1,"type":"ping"}"#,
-        &["malformed_json"],
+        &["validation_failed"],
         &[None],
     );
     expect_error_then_alive(
         &mut w,
         r#"{"v":1,"id":"","type":"ping"}"#,
-        &["malformed_json", "validation_failed"],
-        &[None, Some("")],
+        &["validation_failed"],
+        &[None],
     );
     let long = "i".repeat(65);
     expect_error_then_alive(
         &mut w,
         &format!(r#"{{"v":1,"id":"{long}","type":"ping"}}"#),
-        &["malformed_json", "validation_failed"],
-        &[None, Some(long.as_str())],
+        &["validation_failed"],
+        &[None],
     );
     expect_error_then_alive(
         &mut w,
         r#"{"v":1,"id":5,"type":"ping"}"#,
-        &["malformed_json"],
+        &["validation_failed"],
         &[None],
     );
     // 64 characters is fine.
@@ -145,17 +146,17 @@ fn wrong_version_is_unsupported_version() {
         &["unsupported_version"],
         &[Some("w2"), None],
     );
-    // Missing `v`: a missing field (malformed) or not 1 (unsupported): either reading is fair.
+    // Missing `v`: a missing field in a well-formed object.
     expect_error_then_alive(
         &mut w,
         r#"{"id":"w3","type":"ping"}"#,
-        &["malformed_json", "unsupported_version"],
-        &[Some("w3"), None],
+        &["validation_failed"],
+        &[Some("w3")],
     );
 }
 
 #[test]
-fn unknown_field_is_malformed_json_and_changes_nothing() {
+fn unknown_field_is_validation_failed_and_changes_nothing() {
     let s = ws_server();
     let a = register_account(&s, "alice");
     let b = register_account(&s, "bob");
@@ -164,22 +165,17 @@ fn unknown_field_is_malformed_json_and_changes_nothing() {
     expect_error_then_alive(
         &mut w,
         r#"{"v":1,"id":"f1","type":"ping","extra":true}"#,
-        &["malformed_json"],
-        &[Some("f1"), None],
+        &["validation_failed"],
+        &[Some("f1")],
     );
     let raw = json!({"v": 1, "id": "f2", "type": "send", "chat_id": chat, "client_id": "uf-1",
                      "content": text("hi"), "priority": "high"})
     .to_string();
-    expect_error_then_alive(&mut w, &raw, &["malformed_json"], &[Some("f2"), None]);
+    expect_error_then_alive(&mut w, &raw, &["validation_failed"], &[Some("f2")]);
     let raw = json!({"v": 1, "id": "f3", "type": "send", "chat_id": chat, "client_id": "uf-2",
                      "content": {"kind": "text", "text": "hi", "bold": true}})
     .to_string();
-    expect_error_then_alive(
-        &mut w,
-        &raw,
-        &["malformed_json", "validation_failed"],
-        &[Some("f3"), None],
-    );
+    expect_error_then_alive(&mut w, &raw, &["validation_failed"], &[Some("f3")]);
     assert!(
         history(&s, &a.access, &chat, "").is_empty(),
         "refused frames stored nothing"
@@ -210,7 +206,7 @@ fn frame_of_100_kib_is_frame_too_large_and_session_survives() {
     w.send_text(&raw);
     let e = w.next_of("error", TIMEOUT);
     assert_ws_error(&e, &["frame_too_large"]);
-    assert!(e["id"].is_null() || e["id"] == "big", "{e}");
+    assert_eq!(e["id"], "big", "a readable id is echoed: {e}");
     w.expect_no_frame("pong", Duration::from_millis(300));
     w.assert_ping();
     // A 100 KiB send is refused the same way and stores nothing; a normal one works.
@@ -220,17 +216,19 @@ fn frame_of_100_kib_is_frame_too_large_and_session_survives() {
     w.send_text(&raw);
     let e = w.next_of("error", TIMEOUT);
     assert_ws_error(&e, &["frame_too_large"]);
+    assert_eq!(e["id"], "bigsend", "{e}");
     let ack = w.send_ok(&chat, "small-1", "small is fine");
     assert_eq!(ack["seq"], json!(1), "{ack}");
     // Just under the limit is not too large (a ping padded to ~60 KiB: unknown field, so
-    // malformed_json; the point is that it is judged, not refused for size).
+    // validation_failed; the point is that it is judged, not refused for size).
     let raw = format!(
         r#"{{"v":1,"id":"mid","type":"ping","pad":"{}"}}"#,
         "q".repeat(60 * 1024)
     );
     w.send_text(&raw);
     let e = w.next_of("error", TIMEOUT);
-    assert_ws_error(&e, &["malformed_json"]);
+    assert_ws_error(&e, &["validation_failed"]);
+    assert_eq!(e["id"], "mid", "{e}");
     w.assert_ping();
 }
 

@@ -248,12 +248,12 @@ fn typing_is_relayed_and_rate_limited() {
     // Bad state; unknown chat.
     std::thread::sleep(Duration::from_millis(1100));
     let e = wa.request("typing", json!({"chat_id": g, "state": "shouting"}));
-    assert_ws_error(&e, &["validation_failed", "malformed_json"]);
+    assert_ws_error(&e, &["validation_failed"]);
     let e = wa.request(
         "typing",
         json!({"chat_id": random_uuid(), "state": "typing"}),
     );
-    assert_ws_error(&e, &["not_found", "not_a_member"]);
+    assert_ws_error(&e, &["not_found"]);
 
     // Never stored.
     let h = history(&s, &a.access, &g, "");

@@ -25,11 +25,14 @@ use super::ChatDirectory;
 use crate::error::{EngineError, EngineResult};
 use crate::metrics;
 use crate::notify::{self, Notifier};
+use crate::privacy::blocked_either_way;
 use crate::push::{Push, PushKind};
 use crate::router::Router;
 
 /// How many recent (seq, sender) pairs a chat remembers to route receipts to senders.
 const RECENT_SENDERS: usize = 4096;
+/// The refusal of anything live in a 1:1 chat across a block.
+const BLOCKED: &str = "you cannot message this user";
 /// A chat that does not exist is forgotten quickly.
 const MISSING_IDLE: Duration = Duration::from_secs(5);
 
@@ -174,9 +177,8 @@ impl ChatActor {
 
     fn check_member(&self, user: Uuid) -> EngineResult<()> {
         match self.phase {
-            Phase::Missing => Err(EngineError::NotFound("chat")),
             _ if self.role(user).is_some() => Ok(()),
-            _ => Err(EngineError::NotAMember),
+            _ => Err(EngineError::no_chat()),
         }
     }
 
@@ -255,8 +257,8 @@ impl ChatActor {
             .unzip();
         let write = async move {
             if let Some((a, b)) = pair {
-                if store.is_blocked(a, b).await? || store.is_blocked(b, a).await? {
-                    return Err(EngineError::Blocked("you cannot message this user"));
+                if blocked_either_way(store.as_ref(), a, b).await? {
+                    return Err(EngineError::Blocked(BLOCKED));
                 }
             }
             let mut scratch = Scratch::new(store.as_ref(), chat_id);
@@ -597,24 +599,34 @@ impl Handler<Mark> for ChatActor {
         if let Err(e) = self.check_member(mark.user) {
             return Box::pin(fut::ready(Err(e)));
         }
-        if mark.seq == 0 || mark.seq > self.last_seq {
-            let message = format!("seq: must be 1 to the chat's last seq ({})", self.last_seq);
+        if mark.seq > self.last_seq {
+            let message = format!("seq: must be 0 to the chat's last seq ({})", self.last_seq);
             return Box::pin(fut::ready(Err(EngineError::Validation(message))));
         }
+        if mark.seq == 0 {
+            // Older than (or as old as) every pointer: accepted, changes nothing.
+            return Box::pin(fut::ready(Ok(())));
+        }
         let store = self.store.clone();
+        let pair = self.direct_pair();
         let (chat_id, user, kind, seq, at) =
             (self.chat_id, mark.user, mark.kind, mark.seq, mark.at);
         let write = async move {
             let started = Instant::now();
-            let moved = store.mark(chat_id, user, kind, seq, at).await;
+            let moved = store.mark(chat_id, user, kind, seq, at).await?;
             metrics::get()
                 .store_write
                 .with_label_values(&["receipt"])
                 .observe(started.elapsed().as_secs_f64());
-            moved
+            // Across a block a 1:1 receipt is recorded (my badge) but not shown to the other.
+            let hidden = match pair {
+                Some((a, b)) => blocked_either_way(store.as_ref(), a, b).await?,
+                None => false,
+            };
+            Ok::<_, confab_storage::StoreError>((moved, hidden))
         };
-        Box::pin(write.into_actor(self).map(move |moved, act, _| {
-            let moved = moved?;
+        Box::pin(write.into_actor(self).map(move |written, act, _| {
+            let (moved, hidden) = written?;
             let m = metrics::get();
             for advance in moved {
                 let push = Push::new(PushKind::Receipt {
@@ -625,8 +637,10 @@ impl Handler<Mark> for ChatActor {
                     at,
                 });
                 let mut delivered = 0;
-                for sender in act.senders_between(advance.from_seq, advance.to_seq, user) {
-                    delivered += act.router.deliver(sender, &push, None);
+                if !hidden {
+                    for sender in act.senders_between(advance.from_seq, advance.to_seq, user) {
+                        delivered += act.router.deliver(sender, &push, None);
+                    }
                 }
                 if advance.kind == ReceiptKind::Read {
                     // My other devices clear the chat's unread badge too.
@@ -641,11 +655,8 @@ impl Handler<Mark> for ChatActor {
     }
 }
 
-impl Handler<Typing> for ChatActor {
-    type Result = EngineResult<()>;
-
-    fn handle(&mut self, typing: Typing, _: &mut Context<Self>) -> Self::Result {
-        self.check_member(typing.user)?;
+impl ChatActor {
+    fn push_typing(&self, typing: &Typing) {
         let push = Push::new(PushKind::Typing {
             chat_id: self.chat_id,
             user_id: typing.user,
@@ -659,6 +670,30 @@ impl Handler<Typing> for ChatActor {
             .events_out
             .with_label_values(&["typing"])
             .inc_by(delivered as u64);
-        Ok(())
+    }
+}
+
+impl Handler<Typing> for ChatActor {
+    type Result = ResponseActFuture<Self, EngineResult<()>>;
+
+    /// Typing goes to the other members' devices; in a 1:1 chat across a block it is refused
+    /// like a send (`blocked`). In groups a block hides nothing (as messages are not hidden).
+    fn handle(&mut self, typing: Typing, _: &mut Context<Self>) -> Self::Result {
+        if let Err(e) = self.check_member(typing.user) {
+            return Box::pin(fut::ready(Err(e)));
+        }
+        let Some((a, b)) = self.direct_pair() else {
+            self.push_typing(&typing);
+            return Box::pin(fut::ready(Ok(())));
+        };
+        let store = self.store.clone();
+        let check = async move { blocked_either_way(store.as_ref(), a, b).await };
+        Box::pin(check.into_actor(self).map(move |blocked, act, _| {
+            if blocked? {
+                return Err(EngineError::Blocked(BLOCKED));
+            }
+            act.push_typing(&typing);
+            Ok(())
+        }))
     }
 }

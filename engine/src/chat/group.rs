@@ -29,7 +29,7 @@ fn require_admin(members: &[Member], user: Uuid) -> EngineResult<()> {
     match role_of(members, user) {
         Some(Role::Admin) => Ok(()),
         Some(Role::Member) => Err(EngineError::Forbidden("only group admins can do this")),
-        None => Err(EngineError::NotAMember),
+        None => Err(EngineError::no_chat()),
     }
 }
 
@@ -70,7 +70,7 @@ pub async fn plan(
     }
     let is_member = role_of(members, sender).is_some();
     if !is_member && !matches!(op, GroupOp::Join) {
-        return Err(EngineError::NotAMember);
+        return Err(EngineError::no_chat());
     }
     let planned = match op {
         GroupOp::Info {

@@ -117,9 +117,11 @@ impl WireError {
         };
         match code.as_str() {
             "not_found" => EngineError::NotFound(intern(message)),
-            "not_a_member" => EngineError::NotAMember,
+            // Nodes before the one-rule change sent strangers `not_a_member`.
+            "not_a_member" => EngineError::no_chat(),
             "blocked" => EngineError::Blocked(intern(message)),
             "validation_failed" => EngineError::Validation(message),
+            "invalid_cursor" => EngineError::InvalidCursor,
             "forbidden" => EngineError::Forbidden(intern(message)),
             "unprocessable" => EngineError::Unprocessable(intern(message)),
             "rate_limited" => EngineError::RateLimited,
@@ -156,10 +158,14 @@ mod tests {
     fn errors_round_trip() {
         for e in [
             EngineError::NotFound("message"),
-            EngineError::NotAMember,
+            EngineError::no_chat(),
             EngineError::Validation("content.text: too long".into()),
             EngineError::Unprocessable("this message was deleted"),
             EngineError::RateLimited,
+            EngineError::InvalidCursor,
+            EngineError::Blocked("you cannot message this user"),
+            EngineError::Forbidden("only admins can do this"),
+            EngineError::Unavailable,
         ] {
             let wire: WireError =
                 serde_json::from_str(&serde_json::to_string(&WireError::from(&e)).unwrap())

@@ -136,10 +136,7 @@ impl crate::Engine {
         limit: usize,
     ) -> EngineResult<Vec<GalleryEntry>> {
         if self.store.member(chat_id, me).await?.is_none() {
-            return Err(match self.store.chat(chat_id).await? {
-                None => crate::EngineError::NotFound("chat"),
-                Some(_) => crate::EngineError::NotAMember,
-            });
+            return Err(crate::EngineError::no_chat());
         }
         let limit = limit.clamp(1, MAX_GALLERY_PAGE);
         let shares = self

@@ -12,8 +12,8 @@ use crate::error::EngineResult;
 
 impl Engine {
     /// Whether a block stands between two users, either way.
-    pub(super) async fn blocked_between(&self, a: Uuid, b: Uuid) -> EngineResult<bool> {
-        Ok(self.store.is_blocked(a, b).await? || self.store.is_blocked(b, a).await?)
+    pub async fn blocked_between(&self, a: Uuid, b: Uuid) -> EngineResult<bool> {
+        Ok(crate::privacy::blocked_either_way(self.store.as_ref(), a, b).await?)
     }
 
     /// Checks a privacy setting and returns it normalised (list sorted, no duplicates).

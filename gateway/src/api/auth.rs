@@ -118,7 +118,7 @@ pub async fn login(
             ))
         }
     };
-    if account.len() > 64 || body.password.len() > 1024 {
+    if account.chars().count() > 64 || body.password.chars().count() > 1024 {
         return Err(ApiError::Validation(
             "username, phone, password: too long".into(),
         ));

@@ -86,8 +86,9 @@ pub const MAX_HISTORY: usize = 100;
 
 #[utoipa::path(get, path = "/api/chats/{chat_id}/messages", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = Uuid, Path), HistoryQuery),
-    responses((status = 200, body = HistoryPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = HistoryPage),
+        (status = 400, description = "invalid_query: `limit` outside 1..=100, or both `after_seq` and `before_seq`", body = ErrorBody),
+        (status = 404, description = "no such chat, or not a member", body = ErrorBody)))]
 pub async fn history(
     state: web::Data<AppState>,
     me: Authed,
@@ -123,8 +124,8 @@ pub async fn history(
 
 #[utoipa::path(post, path = "/api/chats/{chat_id}/read", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = Uuid, Path)), request_body = ReadRequest,
-    responses((status = 204, description = "Read up to seq"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Read up to seq"),
+        (status = 404, description = "no such chat, or not a member", body = ErrorBody)))]
 pub async fn read(
     state: web::Data<AppState>,
     me: Authed,

@@ -229,8 +229,7 @@ pub async fn thumbnail(
 #[utoipa::path(get, path = "/api/chats/{chat_id}/media", tag = "media", security(("bearer" = [])),
     params(("chat_id" = Uuid, Path), GalleryQuery),
     responses((status = 200, description = "The chat's gallery tab, newest first", body = GalleryPage),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, description = "not_a_member", body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 404, description = "no such chat, or not a member", body = ErrorBody)))]
 pub async fn gallery(
     state: web::Data<AppState>,
     me: Authed,

@@ -15,7 +15,8 @@ use crate::wire::chat::*;
     responses((status = 201, description = "Stored (sent)", body = SentView),
         (status = 200, description = "A retry of an earlier client_id: the original", body = SentView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, description = "not_a_member / blocked", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 403, description = "blocked: a block stands between the two of a 1:1 chat; forbidden: only admins may send, or an upload the sender may not read", body = ErrorBody),
+        (status = 404, description = "no such chat, or not a member (the same answer); no such upload or quoted message", body = ErrorBody),
         (status = 429, description = "rate_limited (sends per user and per IP), with Retry-After", body = ErrorBody),
         (status = 503, description = "the store failed: nothing stored, retry", body = ErrorBody)))]
 pub async fn send(

@@ -20,7 +20,8 @@ pub mod users;
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::error::{PathError, QueryPayloadError};
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, HttpRequest, ResponseError};
 
@@ -186,7 +187,8 @@ pub fn extractor_config() -> (web::PathConfig, web::QueryConfig) {
 }
 
 /// Rewrites the framework's own bare 404 and 405 responses (no route, wrong method) into the
-/// JSON error shape. Responses that are already JSON (ours) pass through.
+/// JSON error shape, and gives every 405 its `Allow` header. Responses that are already JSON
+/// (ours) pass through.
 pub fn json_error_pages<B: 'static>() -> ErrorHandlers<B> {
     fn rewrite<B>(
         res: ServiceResponse<B>,
@@ -197,22 +199,28 @@ pub fn json_error_pages<B: 'static>() -> ErrorHandlers<B> {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        if is_json {
-            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-        }
-        let (req, _) = res.into_parts();
-        let body: actix_web::HttpResponse<BoxBody> = error.error_response();
-        Ok(ErrorHandlerResponse::Response(
+        let mut res = if is_json {
+            res.map_into_left_body()
+        } else {
+            let (req, _) = res.into_parts();
+            let body: actix_web::HttpResponse<BoxBody> = error.error_response();
             ServiceResponse::new(req, body)
                 .map_into_right_body::<B>()
-                .map_body(|_, b: EitherBody<B, BoxBody>| b),
-        ))
+                .map_body(|_, b: EitherBody<B, BoxBody>| b)
+        };
+        if res.status() == StatusCode::METHOD_NOT_ALLOWED {
+            let allow = crate::http::allowed_methods(res.request());
+            if let Ok(value) = HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(ALLOW, value);
+            }
+        }
+        Ok(ErrorHandlerResponse::Response(res))
     }
     ErrorHandlers::new()
-        .handler(actix_web::http::StatusCode::NOT_FOUND, |res| {
+        .handler(StatusCode::NOT_FOUND, |res| {
             rewrite(res, ApiError::NotFound("route"))
         })
-        .handler(actix_web::http::StatusCode::METHOD_NOT_ALLOWED, |res| {
+        .handler(StatusCode::METHOD_NOT_ALLOWED, |res| {
             rewrite(res, ApiError::MethodNotAllowed)
         })
 }

@@ -21,9 +21,11 @@ const MAX_READ_IDS: usize = 500;
 pub struct InboxQuery {
     /// 1..=100, default 50.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100, nullable = false)]
     pub limit: Option<usize>,
     /// `next_before` from the previous page: notifications older than this id.
     #[serde(default)]
+    #[param(nullable = false)]
     pub before: Option<Uuid>,
 }
 
@@ -66,7 +68,7 @@ pub struct Inbox {
     pub next_before: Option<Uuid>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarkReadRequest {
     /// These notifications (mine; others are ignored).
@@ -76,6 +78,8 @@ pub struct MarkReadRequest {
     #[serde(default)]
     pub all: Option<bool>,
 }
+
+crate::wire::schema::schema_from!(MarkReadRequest => crate::wire::schema::mark_read);
 
 #[derive(Serialize, ToSchema)]
 pub struct MarkReadResult {

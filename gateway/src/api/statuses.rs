@@ -15,8 +15,9 @@ use crate::wire::status::*;
 #[utoipa::path(post, path = "/api/statuses", tag = "statuses", security(("bearer" = [])),
     request_body = PostStatusRequest,
     responses((status = 201, body = MyStatusView),
-        (status = 400, description = "validation_failed: bad colour, font, text length, caption, media id, unknown user in `privacy.users`; malformed_json", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 400, description = "validation_failed: bad colour, text length, caption, nil media id, an upload of another kind, unknown user in `privacy.users`; malformed_json: unknown font, kind or audience", body = ErrorBody),
+        (status = 403, description = "forbidden: an upload that is not mine and was not shared in a chat I am in", body = ErrorBody),
+        (status = 404, description = "not_found: no such upload", body = ErrorBody),
         (status = 422, description = "too many active statuses", body = ErrorBody)))]
 pub async fn post(
     state: web::Data<AppState>,

@@ -104,8 +104,9 @@ pub async fn search(
     query: web::Query<SearchQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner().q;
+    let too_long = q.chars().count() > 64;
     let q = q.trim();
-    if q.is_empty() || q.len() > 64 {
+    if q.is_empty() || too_long {
         return Err(ApiError::InvalidQuery(
             "q: must be 1 to 64 characters".into(),
         ));

@@ -19,9 +19,11 @@ pub struct OpenDirectRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroupRequest {
-    #[schema(example = "Weekend trip")]
+    #[schema(schema_with = crate::wire::schema::name, example = "Weekend trip")]
     pub title: String,
-    /// The other members (the creator is added as admin).
+    /// The other members (the creator is added as admin): 1 to `chat.max_group_members` - 1
+    /// (1023 by default) users other than me; duplicates count once.
+    #[schema(min_items = 1)]
     pub member_ids: Vec<Uuid>,
 }
 
@@ -161,14 +163,17 @@ pub struct ChatList {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
-    /// Page forward: events after this seq, oldest first.
+    /// Page forward: events after this seq, oldest first. Not with `before_seq`.
     #[serde(default)]
+    #[param(nullable = false)]
     pub after_seq: Option<u64>,
-    /// Page backward: the events just below this seq.
+    /// Page backward: the events just below this seq. Not with `after_seq`.
     #[serde(default)]
+    #[param(nullable = false)]
     pub before_seq: Option<u64>,
     /// 1..=100, default 50.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100, nullable = false)]
     pub limit: Option<usize>,
 }
 
@@ -187,9 +192,9 @@ pub struct SendMessageRequest {
     /// Quote message `reply_to` of the same chat.
     #[serde(default)]
     pub reply_to: Option<u64>,
-    /// Idempotency key: 1..=64 of A-Z a-z 0-9 - _ .
+    #[schema(schema_with = crate::wire::schema::client_id)]
     pub client_id: String,
-    #[schema(value_type = Object, example = json!({"kind": "text", "text": "hi"}))]
+    #[schema(schema_with = crate::wire::schema::message_content, example = json!({"kind": "text", "text": "hi"}))]
     pub content: MessageContent,
 }
 
@@ -269,11 +274,13 @@ impl From<Sent> for ChangeView {
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroupRequest {
     #[serde(default)]
+    #[schema(schema_with = crate::wire::schema::name_or_null)]
     pub title: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::wire::schema::description_or_null)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::wire::schema::photo_or_null)]
     pub photo: Option<Option<String>>,
     #[serde(default)]
     pub only_admins_send: Option<bool>,
@@ -292,14 +299,16 @@ where
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMembersRequest {
+    #[schema(min_items = 1)]
     pub user_ids: Vec<Uuid>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInviteRequest {
-    /// The link stops working after this many seconds; none: until revoked.
+    /// The link stops working after this many seconds (at least 1); none: until revoked.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub expires_in_secs: Option<u64>,
 }
 
@@ -327,14 +336,14 @@ impl From<confab_storage::Invite> for InviteView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditRequest {
-    #[schema(value_type = Object, example = json!({"kind": "text", "text": "fixed typo"}))]
+    #[schema(schema_with = crate::wire::schema::edit_content, example = json!({"kind": "text", "text": "fixed typo"}))]
     pub content: MessageContent,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReactionRequest {
-    #[schema(example = "👍")]
+    #[schema(schema_with = crate::wire::schema::emoji, example = "👍")]
     pub emoji: String,
 }
 
@@ -342,6 +351,7 @@ pub struct ReactionRequest {
 #[serde(deny_unknown_fields)]
 pub struct HideRequest {
     /// 1..=100 seqs of this chat to delete for me.
+    #[schema(min_items = 1, max_items = 100)]
     pub seqs: Vec<u64>,
 }
 
@@ -351,7 +361,9 @@ pub struct ForwardRequest {
     pub chat_id: Uuid,
     pub seq: u64,
     /// 1..=20 target chats.
+    #[schema(min_items = 1, max_items = 20)]
     pub to: Vec<Uuid>,
+    #[schema(schema_with = crate::wire::schema::client_id)]
     pub client_id: String,
 }
 
@@ -437,17 +449,20 @@ pub struct UserSettingsView {
     pub keep_chats_archived: bool,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
     pub user_id: Uuid,
     /// With `seq`: the reported message (its chat's last messages are attached).
     #[serde(default)]
     pub chat_id: Option<Uuid>,
+    /// With `chat_id` (give both or neither).
     #[serde(default)]
     pub seq: Option<u64>,
     pub reason: String,
 }
+
+crate::wire::schema::schema_from!(ReportRequest => crate::wire::schema::report);
 
 #[derive(Serialize, ToSchema)]
 pub struct ReportView {
@@ -485,9 +500,10 @@ pub struct ReportPage {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBroadcastRequest {
-    #[schema(example = "Family")]
+    #[schema(schema_with = crate::wire::schema::name, example = "Family")]
     pub name: String,
     /// 1..=256 users.
+    #[schema(min_items = 1, max_items = 256)]
     pub recipients: Vec<Uuid>,
 }
 
@@ -495,8 +511,11 @@ pub struct CreateBroadcastRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateBroadcastRequest {
     #[serde(default)]
+    #[schema(schema_with = crate::wire::schema::name_or_null)]
     pub name: Option<String>,
+    /// 1..=256 users.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 256)]
     pub recipients: Option<Vec<Uuid>>,
 }
 
@@ -527,8 +546,9 @@ pub struct BroadcastList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastSendRequest {
+    #[schema(schema_with = crate::wire::schema::client_id)]
     pub client_id: String,
-    #[schema(value_type = Object, example = json!({"kind": "text", "text": "Happy new year!"}))]
+    #[schema(schema_with = crate::wire::schema::message_content, example = json!({"kind": "text", "text": "Happy new year!"}))]
     pub content: MessageContent,
 }
 

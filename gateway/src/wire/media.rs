@@ -11,9 +11,12 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// `image`, `video`, `audio`, `voice`, `document` or `sticker`.
+    #[param(pattern = "^(image|video|audio|voice|document|sticker)$")]
     pub kind: String,
-    /// The file's name (kept for documents, shown in `Content-Disposition`).
+    /// The file's name (kept for documents, shown in `Content-Disposition`): its last path
+    /// segment, trimmed, at most 255 bytes, no control characters; empty means none.
     #[serde(default)]
+    #[param(schema_with = crate::wire::schema::file_name)]
     pub file_name: Option<String>,
 }
 
@@ -24,6 +27,7 @@ pub struct MediaAccessQuery {
     /// (the status's `media_url` and `thumbnail_url` carry it). Without it, or when it does not
     /// grant access, only the uploader and members of chats where it was shared may.
     #[serde(default)]
+    #[param(nullable = false)]
     pub status: Option<Uuid>,
 }
 
@@ -85,12 +89,15 @@ pub struct GalleryQuery {
     /// `media` (images, videos, stickers; the default), `documents` (documents, audio, voice
     /// notes) or `links` (links in text messages).
     #[serde(default)]
+    #[param(schema_with = crate::wire::schema::gallery_class)]
     pub class: Option<String>,
     /// Entries older than this seq (the previous page's `next_before`).
     #[serde(default)]
+    #[param(nullable = false)]
     pub before: Option<u64>,
     /// 1..=100, default 50.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100, nullable = false)]
     pub limit: Option<usize>,
 }
 

@@ -5,6 +5,7 @@ pub mod call;
 pub mod chat;
 pub mod media;
 pub mod rest;
+pub mod schema;
 pub mod status;
 pub mod validate;
 pub mod ws;

@@ -26,22 +26,23 @@ where
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "ana")]
+    #[schema(schema_with = crate::wire::schema::username, example = "ana")]
     pub username: String,
-    #[schema(example = "correct horse battery")]
+    #[schema(schema_with = crate::wire::schema::password, example = "correct horse battery")]
     pub password: String,
-    #[schema(example = "Ana Lima")]
+    #[schema(schema_with = crate::wire::schema::name, example = "Ana Lima")]
     pub display_name: String,
     /// E.164, e.g. `+14155550100`.
     #[serde(default)]
+    #[schema(schema_with = crate::wire::schema::phone_or_null)]
     pub phone: Option<String>,
     #[serde(default)]
-    #[schema(example = "Ana's phone")]
+    #[schema(schema_with = crate::wire::schema::name_or_null, example = "Ana's phone")]
     pub device_name: Option<String>,
 }
 
 /// Log in with exactly one of `username` or `phone`.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[serde(default)]
@@ -52,6 +53,8 @@ pub struct LoginRequest {
     #[serde(default)]
     pub device_name: Option<String>,
 }
+
+crate::wire::schema::schema_from!(LoginRequest => crate::wire::schema::login);
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -131,16 +134,20 @@ pub struct SessionList {
     pub items: Vec<SessionInfo>,
 }
 
-/// At least one field. `photo: null` clears the photo.
+/// At least one field (an empty object is refused: 400). `display_name` and `about` take a
+/// string (`null` is refused); `photo: null` clears the photo.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateProfileRequest {
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(schema_with = crate::wire::schema::name)]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(schema_with = crate::wire::schema::about)]
     pub about: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::wire::schema::photo_or_null)]
     pub photo: Option<Option<String>>,
 }
 
@@ -169,7 +176,9 @@ pub struct ProfileList {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
-    /// An exact username (any case) or an exact E.164 phone number.
+    /// An exact username (any case) or an exact E.164 phone number: 1..=64 characters, not
+    /// only spaces (surrounding spaces are ignored).
+    #[param(min_length = 1, max_length = 64, pattern = r"\S")]
     pub q: String,
 }
 
@@ -218,15 +227,20 @@ impl From<PrivacySettings> for Privacy {
     }
 }
 
-/// Any subset of the settings; the rest stay as they are.
+/// Any subset of the settings, none included (then it answers the current settings); the
+/// rest stay as they are. A field given must be a value: `null` is refused (400), leave the
+/// field out to keep it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePrivacyRequest {
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub last_seen: Option<VisibilityDto>,
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub profile_photo: Option<VisibilityDto>,
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub about: Option<VisibilityDto>,
 }
 
@@ -236,6 +250,7 @@ pub struct AddContactRequest {
     pub user_id: Uuid,
     /// My own name for them.
     #[serde(default)]
+    #[schema(schema_with = crate::wire::schema::name_or_null)]
     pub name: Option<String>,
 }
 
@@ -243,7 +258,7 @@ pub struct AddContactRequest {
 #[serde(deny_unknown_fields)]
 pub struct RenameContactRequest {
     /// `null` clears the custom name.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::wire::schema::name_or_null)]
     pub name: Option<String>,
 }
 
@@ -309,9 +324,12 @@ pub struct BlockedPage {
 pub struct PageQuery {
     /// 1..=100, default 50.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100, nullable = false)]
     pub limit: Option<usize>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page (an opaque string; one this server did not hand
+    /// out answers 400 `invalid_cursor`).
     #[serde(default)]
+    #[param(min_length = 1, max_length = 512, nullable = false)]
     pub cursor: Option<String>,
 }
 

@@ -49,19 +49,22 @@ impl From<StatusFont> for StatusFontDto {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StatusContentDto {
     Text {
+        #[schema(schema_with = crate::wire::schema::status_text)]
         text: String,
-        #[schema(example = "#1E88E5")]
+        #[schema(schema_with = crate::wire::schema::colour, example = "#1E88E5")]
         background: String,
         font: StatusFontDto,
     },
     Image {
         media_id: Uuid,
         #[serde(default)]
+        #[schema(schema_with = crate::wire::schema::status_caption)]
         caption: Option<String>,
     },
     Video {
         media_id: Uuid,
         #[serde(default)]
+        #[schema(schema_with = crate::wire::schema::status_caption)]
         caption: Option<String>,
     },
 }
@@ -116,13 +119,15 @@ pub enum AudienceDto {
 /// Who a status is shared with. `users` is the list of the two list rules (empty or absent for
 /// `my_contacts`; at least one user for `only_share_with`; at most 1024). Blocked users, either
 /// way, never see a status whatever the rule.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusPrivacyDto {
     pub audience: AudienceDto,
     #[serde(default)]
     pub users: Vec<Uuid>,
 }
+
+crate::wire::schema::schema_from!(StatusPrivacyDto => crate::wire::schema::status_privacy);
 
 impl From<StatusPrivacyDto> for StatusPrivacy {
     fn from(p: StatusPrivacyDto) -> Self {

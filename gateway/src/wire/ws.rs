@@ -224,6 +224,19 @@ pub struct SyncRequest {
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
+/// The codes a session answers before a request reaches the engine (reading the frame, its
+/// size, the socket's rate); with [`confab_engine::EngineError::CODES`] and the call codes
+/// they are the WS error table of docs/PROTOCOL.md, which a test holds to this list.
+pub const FRAME_CODES: &[&str] = &[
+    "malformed_json",
+    "unsupported_version",
+    "unknown_type",
+    "validation_failed",
+    "binary_not_supported",
+    "frame_too_large",
+    "rate_limited",
+];
+
 /// Why a client frame could not be read. `id` is the request id when it could be read.
 #[derive(Debug)]
 pub struct BadFrame {
@@ -240,9 +253,12 @@ fn bad(id: Option<&str>, code: &'static str, message: impl Into<String>) -> BadF
     }
 }
 
+/// The frame is a JSON object, so anything wrong inside it (a missing, unknown or mistyped
+/// field, a value outside its rule) is `validation_failed`; `malformed_json` is kept for frames
+/// that are not a JSON object at all.
 fn fields<T: DeserializeOwned>(id: &str, rest: Map<String, Value>) -> Result<T, BadFrame> {
     serde_json::from_value(Value::Object(rest))
-        .map_err(|e| bad(Some(id), "malformed_json", e.to_string()))
+        .map_err(|e| bad(Some(id), "validation_failed", e.to_string()))
 }
 
 /// Just the request id of a frame (for answering a frame that is not processed).
@@ -269,7 +285,7 @@ pub fn parse(text: &[u8]) -> Result<(String, Request), BadFrame> {
         _ => {
             return Err(bad(
                 None,
-                "malformed_json",
+                "validation_failed",
                 "id: a string of 1 to 64 characters is required",
             ))
         }
@@ -283,14 +299,14 @@ pub fn parse(text: &[u8]) -> Result<(String, Request), BadFrame> {
                 "v: this server speaks version 1",
             ))
         }
-        None => return Err(bad(Some(&id), "malformed_json", "v: required (1)")),
+        None => return Err(bad(Some(&id), "validation_failed", "v: required (1)")),
     }
     let kind = match object.remove("type") {
         Some(Value::String(t)) => t,
         _ => {
             return Err(bad(
                 Some(&id),
-                "malformed_json",
+                "validation_failed",
                 "type: a string is required",
             ))
         }
@@ -596,7 +612,20 @@ mod tests {
         let code = |t: &str| parse(t.as_bytes()).map(|_| "ok").unwrap_or_else(|e| e.code);
         assert_eq!(code("nope"), "malformed_json");
         assert_eq!(code("[1]"), "malformed_json");
-        assert_eq!(code(r#"{"v":1,"type":"ping"}"#), "malformed_json");
+        assert_eq!(code(r#"{"v":1,"type":"ping"}"#), "validation_failed");
+        let long = "x".repeat(65);
+        assert_eq!(
+            code(&format!(r#"{{"v":1,"id":"{long}","type":"ping"}}"#)),
+            "validation_failed"
+        );
+        assert_eq!(code(r#"{"id":"a","type":"ping"}"#), "validation_failed");
+        assert_eq!(code(r#"{"v":1,"id":"a"}"#), "validation_failed");
+        assert_eq!(
+            code(
+                r#"{"v":1,"id":"a","type":"typing","chat_id":"01a214ca-71b1-70ff-a60d-d249a6fdfd07","state":"dancing"}"#
+            ),
+            "validation_failed"
+        );
         assert_eq!(
             code(r#"{"v":2,"id":"a","type":"ping"}"#),
             "unsupported_version"
@@ -604,11 +633,11 @@ mod tests {
         assert_eq!(code(r#"{"v":1,"id":"a","type":"fly"}"#), "unknown_type");
         assert_eq!(
             code(r#"{"v":1,"id":"a","type":"ping","x":1}"#),
-            "malformed_json"
+            "validation_failed"
         );
         assert_eq!(
             code(r#"{"v":1,"id":"a","type":"read","chat_id":"nope","seq":1}"#),
-            "malformed_json"
+            "validation_failed"
         );
         assert_eq!(code(r#"{"v":1,"id":"a","type":"ping"}"#), "ok");
         let err = parse(br#"{"v":1,"id":"r9","type":"fly"}"#).unwrap_err();
@@ -629,13 +658,13 @@ mod tests {
             code(&format!(
                 r#"{{"v":1,"id":"a","type":"call_start","chat_id":"{call}","kind":"fax","sdp":"v=0"}}"#
             )),
-            "malformed_json"
+            "validation_failed"
         );
         assert_eq!(
             code(&format!(
                 r#"{{"v":1,"id":"a","type":"call_candidate","call_id":"{call}","candidate":"x"}}"#
             )),
-            "malformed_json",
+            "validation_failed",
             "a candidate is an RTCIceCandidateInit object"
         );
         assert_eq!(
@@ -648,7 +677,7 @@ mod tests {
             code(&format!(
                 r#"{{"v":1,"id":"a","type":"call_hangup","call_id":"{call}","x":1}}"#
             )),
-            "malformed_json"
+            "validation_failed"
         );
     }
 

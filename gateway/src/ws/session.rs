@@ -113,7 +113,8 @@ impl WsSession {
     fn on_text(&mut self, text: Bytes, ctx: &mut Context<Self>) {
         if text.len() > MAX_FRAME_BYTES {
             let message = format!("frames are limited to {MAX_FRAME_BYTES} bytes");
-            self.error(None, "frame_too_large", &message);
+            let id = wire::request_id(&text);
+            self.error(id.as_deref(), "frame_too_large", &message);
             return;
         }
         let (id, request) = match wire::parse(&text) {
@@ -501,12 +502,6 @@ impl WsSession {
                             last_seq: synced.last_seq,
                             has_more: synced.has_more,
                         });
-                    }
-                    Err(EngineError::NotFound(_) | EngineError::NotAMember) => {
-                        answers.push(SyncedChat::Failed {
-                            chat_id: pos.chat_id,
-                            error: "not_a_member",
-                        })
                     }
                     Err(e) => answers.push(SyncedChat::Failed {
                         chat_id: pos.chat_id,

@@ -196,20 +196,8 @@ impl Calls {
         if invited.is_empty() {
             return Err(CallError::Validation("there is nobody else in this chat"));
         }
-        if direct {
-            let other = invited[0];
-            let store = &self.engine.store;
-            if store
-                .is_blocked(me, other)
-                .await
-                .map_err(EngineError::from)?
-                || store
-                    .is_blocked(other, me)
-                    .await
-                    .map_err(EngineError::from)?
-            {
-                return Err(EngineError::Blocked("you cannot call this user").into());
-            }
+        if direct && self.engine.blocked_between(me, invited[0]).await? {
+            return Err(EngineError::Blocked("you cannot call this user").into());
         }
         let call_id = Uuid::now_v7();
         let now = confab_engine::clock::now_millis();
@@ -297,9 +285,7 @@ impl Calls {
         let (addr, chat_id) = self.registry.room(call_id)?;
         match self.engine.chat_view(who.user_id, chat_id).await {
             Ok(_) => {}
-            Err(EngineError::NotFound(_) | EngineError::NotAMember) => {
-                return Err(CallError::CallNotFound)
-            }
+            Err(EngineError::NotFound(_)) => return Err(CallError::CallNotFound),
             Err(e) => return Err(e.into()),
         }
         self.registry.engage(who.user_id, call_id)?;

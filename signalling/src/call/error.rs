@@ -31,6 +31,22 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// The codes a call request can answer besides the engine's ([`EngineError::CODES`]); the
+    /// protocol docs are checked against both.
+    pub const CODES: &'static [&'static str] = &[
+        "call_not_found",
+        "call_ended",
+        "busy",
+        "already_in_call",
+        "call_in_progress",
+        "not_in_call",
+        "validation_failed",
+        "bad_sdp",
+        "bad_candidate",
+        "media_failed",
+        "unavailable",
+    ];
+
     pub fn code(&self) -> &'static str {
         match self {
             CallError::Engine(e) => e.code(),
@@ -68,5 +84,53 @@ impl From<Refusal> for CallError {
 impl From<SfuError> for CallError {
     fn from(e: SfuError) -> Self {
         CallError::Media(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_lists_every_call_code() {
+        let all = [
+            CallError::CallNotFound,
+            CallError::Ended,
+            CallError::Busy,
+            CallError::AlreadyInCall,
+            CallError::CallInProgress,
+            CallError::NotInCall,
+            CallError::Validation("v"),
+            CallError::Media(SfuError::BadSdp(String::new())),
+            CallError::Media(SfuError::BadCandidate(String::new())),
+            CallError::Media(SfuError::UnknownParticipant),
+            CallError::Media(SfuError::AlreadyJoined),
+            CallError::Media(SfuError::RoomClosed),
+            CallError::Media(SfuError::BadConfig(String::new())),
+            CallError::Media(SfuError::Internal(String::new())),
+            CallError::Unavailable,
+        ];
+        for e in &all {
+            // Stops compiling when a variant is added: list it above and its code in CODES.
+            match e {
+                CallError::Engine(_)
+                | CallError::CallNotFound
+                | CallError::Ended
+                | CallError::Busy
+                | CallError::AlreadyInCall
+                | CallError::CallInProgress
+                | CallError::NotInCall
+                | CallError::Validation(_)
+                | CallError::Media(_)
+                | CallError::Unavailable => {}
+            }
+            assert!(CallError::CODES.contains(&e.code()), "{}", e.code());
+        }
+        for code in CallError::CODES {
+            assert!(
+                all.iter().any(|e| e.code() == *code),
+                "{code} is never answered"
+            );
+        }
     }
 }
