@@ -25,4 +25,7 @@ pub mod router;
 pub mod status;
 
 pub use engine::{Engine, EngineConfig};
+/// The records the engine's methods take and return (the store's model), re-exported so the
+/// gateway and signalling name them without depending on the store.
+pub use confab_storage::model;
 pub use error::{EngineError, EngineResult};
