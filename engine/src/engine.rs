@@ -7,6 +7,7 @@ use actix::{Addr, MailboxError, Message};
 use confab_storage::{Millis, ReceiptKind, Store};
 use uuid::Uuid;
 
+use crate::accounts::Accounts;
 use crate::chat::{
     ChatActor, ChatDirectory, ChatRules, GroupOp, Mark, Op, Post, Sent, Typing, Windows,
 };
@@ -56,7 +57,9 @@ impl Default for EngineConfig {
 }
 
 pub struct Engine {
-    pub store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
+    /// Account and device-session records (also usable without an engine: `confab admin`).
+    pub accounts: Accounts,
     pub router: Arc<Router>,
     pub notifier: Arc<Notifier>,
     /// The other nodes, with Redis configured.
@@ -121,6 +124,7 @@ impl Engine {
         );
         let status_media = RwLock::new(Arc::new(StoreMediaCheck::new(store.clone())) as Arc<_>);
         let engine = Arc::new(Engine {
+            accounts: Accounts::new(store.clone()),
             store,
             router,
             notifier,
@@ -383,6 +387,12 @@ impl Engine {
     }
 
     /// Chat actors running on this node.
+    /// Which store backend serves, and whether it answers now (readiness).
+    pub async fn store_ready(&self) -> (&'static str, EngineResult<()>) {
+        let backend = self.store.backend();
+        (backend, self.store.ping().await.map_err(Into::into))
+    }
+
     pub fn live_chats(&self) -> usize {
         self.chats.running()
     }

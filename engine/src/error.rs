@@ -20,6 +20,9 @@ pub enum EngineError {
     Forbidden(&'static str),
     #[error("{0}")]
     Unprocessable(&'static str),
+    /// A unique value already in use: `"username"`, `"phone"`, `"contact"` (REST only).
+    #[error("{} already in use", .0)]
+    Conflict(&'static str),
     #[error("too many requests; slow down")]
     RateLimited,
     #[error("the store is unavailable; nothing was stored, retry")]
@@ -37,9 +40,21 @@ impl EngineError {
         "invalid_cursor",
         "forbidden",
         "unprocessable",
+        "username_taken",
+        "phone_taken",
+        "contact_exists",
+        "conflict",
         "rate_limited",
         "unavailable",
         "internal",
+    ];
+
+    /// The codes only account and contact operations answer: REST, never the WebSocket.
+    pub const REST_ONLY_CODES: &'static [&'static str] = &[
+        "username_taken",
+        "phone_taken",
+        "contact_exists",
+        "conflict",
     ];
 
     /// What a stranger learns of a chat: exactly what they would learn of one that does not
@@ -57,6 +72,10 @@ impl EngineError {
             EngineError::InvalidCursor => "invalid_cursor",
             EngineError::Forbidden(_) => "forbidden",
             EngineError::Unprocessable(_) => "unprocessable",
+            EngineError::Conflict("username") => "username_taken",
+            EngineError::Conflict("phone") => "phone_taken",
+            EngineError::Conflict("contact") => "contact_exists",
+            EngineError::Conflict(_) => "conflict",
             EngineError::RateLimited => "rate_limited",
             EngineError::Unavailable => "unavailable",
             EngineError::Internal => "internal",
@@ -69,6 +88,9 @@ impl From<StoreError> for EngineError {
         match e {
             StoreError::NotFound(what) => EngineError::NotFound(what),
             StoreError::InvalidCursor => EngineError::InvalidCursor,
+            StoreError::Conflict(what @ ("username" | "phone" | "contact")) => {
+                EngineError::Conflict(what)
+            }
             StoreError::Fenced(chat) => {
                 tracing::info!(%chat, "chat moved to another node; this writer stopped");
                 EngineError::Unavailable
@@ -101,6 +123,10 @@ mod tests {
             EngineError::InvalidCursor,
             EngineError::Forbidden("f"),
             EngineError::Unprocessable("u"),
+            EngineError::Conflict("username"),
+            EngineError::Conflict("phone"),
+            EngineError::Conflict("contact"),
+            EngineError::Conflict("other"),
             EngineError::RateLimited,
             EngineError::Unavailable,
             EngineError::Internal,
@@ -113,6 +139,7 @@ mod tests {
                 | EngineError::InvalidCursor
                 | EngineError::Forbidden(_)
                 | EngineError::Unprocessable(_)
+                | EngineError::Conflict(_)
                 | EngineError::RateLimited
                 | EngineError::Unavailable
                 | EngineError::Internal => {}

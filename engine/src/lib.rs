@@ -5,6 +5,7 @@
 //! never depend on HTTP, WebSocket framing or the gateway: it pushes domain values
 //! ([`push::Push`]) and the gateway decides their wire form.
 
+pub mod accounts;
 pub mod broadcast;
 pub mod chat;
 pub mod chats;
@@ -13,10 +14,12 @@ pub mod cluster;
 pub mod content;
 mod engine;
 pub mod error;
+pub mod inbox;
 pub mod media;
 pub mod message;
 pub mod metrics;
 pub mod notify;
+pub mod people;
 pub mod personal;
 pub mod presence;
 pub mod privacy;
@@ -24,8 +27,8 @@ pub mod push;
 pub mod router;
 pub mod status;
 
-pub use engine::{Engine, EngineConfig};
 /// The records the engine's methods take and return (the store's model), re-exported so the
 /// gateway and signalling name them without depending on the store.
 pub use confab_storage::model;
+pub use engine::{Engine, EngineConfig};
 pub use error::{EngineError, EngineResult};

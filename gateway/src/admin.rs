@@ -7,7 +7,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use confab_storage::{DeviceSession, NewUser, Store, StoreError, User};
+use confab_engine::accounts::Accounts;
+use confab_engine::model::{DeviceSession, NewUser, User};
+use confab_engine::EngineError;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -50,7 +52,9 @@ pub enum AdminError {
     #[error("{0}\n\n{USAGE}")]
     Usage(String),
     #[error("store: {0}")]
-    Store(#[from] StoreError),
+    Store(String),
+    #[error("{0}")]
+    Engine(#[from] EngineError),
     #[error("JWT key: {0}")]
     Secret(#[from] secret::SecretError),
     #[error("{0}")]
@@ -114,13 +118,14 @@ pub fn parse(args: &[String]) -> Result<Command, AdminError> {
 
 /// Grants or revokes the server admin role.
 pub async fn server_admin(config: &Config, username: &str, grant: bool) -> Result<(), AdminError> {
-    let store = crate::store::open(config).await?;
-    let user = store
-        .user_by_username(username)
+    match accounts(config)
         .await?
-        .ok_or_else(|| AdminError::Other(format!("no user {username:?}")))?;
-    store.set_server_admin(user.id, grant).await?;
-    Ok(())
+        .set_server_admin(username, grant)
+        .await
+    {
+        Err(EngineError::NotFound(_)) => Err(AdminError::Other(format!("no user {username:?}"))),
+        other => Ok(other?),
+    }
 }
 
 #[derive(Serialize)]
@@ -131,8 +136,16 @@ struct Provisioned {
     session_id: Uuid,
 }
 
+/// The account records of the configured store (no engine runs for a tool).
+async fn accounts(config: &Config) -> Result<Accounts, AdminError> {
+    let store = crate::store::open(config)
+        .await
+        .map_err(|e| AdminError::Store(e.to_string()))?;
+    Ok(Accounts::new(store))
+}
+
 pub async fn provision(config: &Config, p: Provision) -> Result<usize, AdminError> {
-    let store = crate::store::open(config).await?;
+    let accounts = accounts(config).await?;
     let key = secret::load_or_create(config.auth.jwt_secret.as_deref(), &config.data_dir)?;
     let tokens = std::sync::Arc::new(TokenService::new(
         &key,
@@ -150,9 +163,9 @@ pub async fn provision(config: &Config, p: Provision) -> Result<usize, AdminErro
         let tasks: Vec<_> = chunk
             .iter()
             .map(|name| {
-                let (store, tokens, hash, name) =
-                    (store.clone(), tokens.clone(), hash.clone(), name.clone());
-                actix_web::rt::spawn(async move { one(store.as_ref(), &tokens, hash, name).await })
+                let (accounts, tokens, hash, name) =
+                    (accounts.clone(), tokens.clone(), hash.clone(), name.clone());
+                actix_web::rt::spawn(async move { one(&accounts, &tokens, hash, name).await })
             })
             .collect();
         for task in tasks {
@@ -169,7 +182,7 @@ pub async fn provision(config: &Config, p: Provision) -> Result<usize, AdminErro
 }
 
 async fn one(
-    store: &dyn Store,
+    accounts: &Accounts,
     tokens: &TokenService,
     password_hash: String,
     username: String,
@@ -186,20 +199,12 @@ async fn one(
         disabled: false,
         server_admin: false,
     };
-    let user = match store
-        .create_user(NewUser {
+    let user = accounts
+        .register_or_get(NewUser {
             user,
             password_hash,
         })
-        .await
-    {
-        Ok(u) => u,
-        Err(StoreError::Conflict("username")) => store
-            .user_by_username(&username)
-            .await?
-            .ok_or_else(|| AdminError::Other(format!("{username} vanished")))?,
-        Err(e) => return Err(e.into()),
-    };
+        .await?;
     let refresh = tokens
         .issue_refresh()
         .map_err(|e| AdminError::Other(e.to_string()))?;
@@ -212,7 +217,7 @@ async fn one(
         revoked_at: None,
         refresh_expires_at: now + tokens.refresh_ttl_secs as i64 * 1000,
     };
-    store.create_session(session.clone(), &refresh.hash).await?;
+    accounts.open_session(&session, &refresh.hash).await?;
     let access_token = tokens
         .issue_access(user.id, session.id, clock::now_secs())
         .map_err(|e| AdminError::Other(e.to_string()))?;

@@ -4,7 +4,6 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use confab_engine::EngineError;
-use confab_storage::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -191,6 +190,17 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The 409 for a unique value already in use.
+fn conflict(what: &'static str) -> ApiError {
+    let (code, message) = match what {
+        "username" => ("username_taken", "this username is taken"),
+        "phone" => ("phone_taken", "this phone number is registered already"),
+        "contact" => ("contact_exists", "this user is already a contact"),
+        _ => ("conflict", "already exists"),
+    };
+    ApiError::Conflict { code, message }
+}
+
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
@@ -203,49 +213,12 @@ impl From<EngineError> for ApiError {
             EngineError::InvalidCursor => ApiError::InvalidCursor,
             EngineError::Forbidden(message) => ApiError::Forbidden(message),
             EngineError::Unprocessable(message) => ApiError::Unprocessable(message),
+            EngineError::Conflict(what) => conflict(what),
             EngineError::RateLimited => ApiError::RateLimited {
                 retry_after_secs: 1,
             },
             EngineError::Unavailable => ApiError::Unavailable,
             EngineError::Internal => ApiError::Internal,
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::InvalidCursor => ApiError::InvalidCursor,
-            StoreError::NotFound(what) => ApiError::NotFound(what),
-            StoreError::Conflict("username") => ApiError::Conflict {
-                code: "username_taken",
-                message: "this username is taken",
-            },
-            StoreError::Conflict("phone") => ApiError::Conflict {
-                code: "phone_taken",
-                message: "this phone number is registered already",
-            },
-            StoreError::Conflict("contact") => ApiError::Conflict {
-                code: "contact_exists",
-                message: "this user is already a contact",
-            },
-            StoreError::Conflict(what) => {
-                tracing::warn!(what, "unmapped store conflict");
-                ApiError::Conflict {
-                    code: "conflict",
-                    message: "already exists",
-                }
-            }
-            StoreError::Unavailable(reason) => {
-                tracing::error!(%reason, "store unavailable");
-                ApiError::Unavailable
-            }
-            // The chat moved to another node mid-write: nothing was stored; a retry goes there.
-            StoreError::Fenced(_) => ApiError::Unavailable,
-            StoreError::Corrupt(reason) => {
-                tracing::error!(%reason, "corrupt record in store");
-                ApiError::Internal
-            }
         }
     }
 }
@@ -307,6 +280,7 @@ mod tests {
         let codes = crate::wire::ws::FRAME_CODES
             .iter()
             .chain(confab_engine::EngineError::CODES)
+            .filter(|c| !confab_engine::EngineError::REST_ONLY_CODES.contains(c))
             .chain(CallError::CODES);
         for code in codes {
             assert!(
@@ -382,10 +356,10 @@ mod tests {
         codes.extend(ApiError::CARRIED_CODES);
         // What the conversions produce is listed too.
         for e in [
-            StoreError::Conflict("username"),
-            StoreError::Conflict("phone"),
-            StoreError::Conflict("contact"),
-            StoreError::Conflict("other"),
+            EngineError::Conflict("username"),
+            EngineError::Conflict("phone"),
+            EngineError::Conflict("contact"),
+            EngineError::Conflict("other"),
         ] {
             let code = ApiError::from(e).code();
             assert!(ApiError::CARRIED_CODES.contains(&code), "{code}");

@@ -18,12 +18,13 @@ pub async fn healthz() -> HttpResponse {
     responses((status = 200, description = "Ready to serve", body = Health),
         (status = 503, description = "The store does not answer", body = Health)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let store = Some(state.store.backend());
+    let (backend, ready) = state.engine.store_ready().await;
+    let store = Some(backend);
     let cluster = state.engine.cluster.as_ref().map(|c| ClusterHealth {
         node_id: c.node_id,
         nodes: c.live_nodes().to_vec(),
     });
-    match state.store.ping().await {
+    match ready {
         Ok(()) => HttpResponse::Ok().json(Health {
             status: "ready",
             store,

@@ -1,8 +1,8 @@
 //! `/api/auth/`: register, login, refresh, logout, and the device sessions of my account.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use confab_engine::push::close;
-use confab_storage::{DeviceSession, NewUser, RefreshOutcome, User};
+use confab_engine::accounts::{AccountKey, Refreshed};
+use confab_engine::model::{DeviceSession, NewUser, User};
 use uuid::Uuid;
 
 use crate::api::body::JsonBody;
@@ -28,10 +28,10 @@ async fn open_session(state: &AppState, user: &User, device_name: String) -> Api
         refresh_expires_at: now + state.tokens.refresh_ttl_secs as i64 * 1000,
     };
     state
-        .store
-        .create_session(session.clone(), &refresh.hash)
+        .engine
+        .accounts
+        .open_session(&session, &refresh.hash)
         .await?;
-    tracing::info!(user_id = %user.id, session_id = %session.id, "session opened");
     Ok(Tokens {
         access_token: state
             .tokens
@@ -66,9 +66,7 @@ pub async fn register(
     let phone = body.phone.as_deref().map(validate::phone).transpose()?;
     let device_name = validate::device_name(body.device_name.as_deref())?;
     // Fail fast before spending a password hash; the store re-checks atomically.
-    if state.store.user_by_username(&username).await?.is_some() {
-        return Err(confab_storage::StoreError::Conflict("username").into());
-    }
+    state.engine.accounts.check_username_free(&username).await?;
     let password_hash = password::hash(body.password).await?;
     let user = User {
         id: Uuid::now_v7(),
@@ -82,13 +80,13 @@ pub async fn register(
         server_admin: false,
     };
     let user = state
-        .store
-        .create_user(NewUser {
+        .engine
+        .accounts
+        .register(NewUser {
             user,
             password_hash,
         })
         .await?;
-    tracing::info!(user_id = %user.id, "user registered");
     let tokens = open_session(&state, &user, device_name).await?;
     Ok(HttpResponse::Created().json(AuthResponse {
         user: user.into(),
@@ -131,14 +129,15 @@ pub async fn login(
             (Rule::LoginPerAccount, &account),
         ])
         .await?;
-    let user = match &body.username {
-        Some(_) => state.store.user_by_username(&account).await?,
-        None => state.store.user_by_phone(&account).await?,
+    let key = match &body.username {
+        Some(_) => AccountKey::Username(&account),
+        None => AccountKey::Phone(&account),
     };
-    let phc = match &user {
-        Some(u) => state.store.password_hash(u.id).await?,
-        None => None,
+    let (user, phc) = match state.engine.accounts.credentials(key).await? {
+        Some((user, phc)) => (Some(user), phc),
+        None => (None, None),
     };
+    // Verified even for an unknown account, so timing does not tell which accounts exist.
     let matches = password::verify(body.password, phc).await?;
     let user = match user {
         Some(user) if matches => user,
@@ -168,37 +167,16 @@ pub async fn refresh(
         return Err(ApiError::InvalidRefreshToken);
     }
     let next = state.tokens.issue_refresh()?;
-    let now = clock::now_millis();
-    let expires = now + state.tokens.refresh_ttl_secs as i64 * 1000;
-    let outcome = state
-        .store
-        .rotate_refresh(
-            &crate::auth::refresh_hash(&presented),
-            &next.hash,
-            now,
-            expires,
-        )
+    let ttl_ms = state.tokens.refresh_ttl_secs as i64 * 1000;
+    let refreshed = state
+        .engine
+        .refresh_session(&crate::auth::refresh_hash(&presented), &next.hash, ttl_ms)
         .await?;
-    let session = match outcome {
-        RefreshOutcome::Rotated(session) => session,
-        RefreshOutcome::Reused { session_id } => {
-            tracing::warn!(%session_id, "spent refresh token presented again: session revoked");
-            if let Some(s) = state.store.session(session_id).await? {
-                state.engine.router.close_device_session(
-                    s.user_id,
-                    session_id,
-                    close::REVOKED,
-                    "session revoked",
-                );
-            }
-            return Err(ApiError::RefreshTokenReused);
-        }
-        RefreshOutcome::Invalid => return Err(ApiError::InvalidRefreshToken),
+    let session = match refreshed {
+        Refreshed::Rotated(session) => session,
+        Refreshed::Reused => return Err(ApiError::RefreshTokenReused),
+        Refreshed::Invalid => return Err(ApiError::InvalidRefreshToken),
     };
-    match state.store.user(session.user_id).await? {
-        Some(u) if !u.disabled => {}
-        _ => return Err(ApiError::InvalidRefreshToken),
-    }
     Ok(HttpResponse::Ok().json(Tokens {
         access_token: state
             .tokens
@@ -214,15 +192,9 @@ pub async fn refresh(
     responses((status = 204, description = "This session is revoked"), (status = 401, body = ErrorBody)))]
 pub async fn logout(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpResponse> {
     state
-        .store
-        .revoke_session(me.user_id, me.session_id, clock::now_millis())
+        .engine
+        .end_session(me.user_id, me.session_id, "logged out")
         .await?;
-    state.engine.router.close_device_session(
-        me.user_id,
-        me.session_id,
-        close::REVOKED,
-        "logged out",
-    );
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -230,10 +202,7 @@ pub async fn logout(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpRes
     responses((status = 200, description = "My live device sessions, oldest first", body = SessionList),
         (status = 401, body = ErrorBody)))]
 pub async fn sessions(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpResponse> {
-    let live = state
-        .store
-        .live_sessions(me.user_id, clock::now_millis())
-        .await?;
+    let live = state.engine.accounts.live_sessions(me.user_id).await?;
     let items = live
         .into_iter()
         .map(|s| SessionInfo::new(s, me.session_id))
@@ -253,14 +222,8 @@ pub async fn revoke_session(
 ) -> ApiResult<HttpResponse> {
     let session_id = path.into_inner();
     state
-        .store
-        .revoke_session(me.user_id, session_id, clock::now_millis())
+        .engine
+        .end_session(me.user_id, session_id, "session revoked")
         .await?;
-    state.engine.router.close_device_session(
-        me.user_id,
-        session_id,
-        close::REVOKED,
-        "session revoked",
-    );
     Ok(HttpResponse::NoContent().finish())
 }

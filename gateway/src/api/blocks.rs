@@ -2,13 +2,11 @@
 //! now, and (from the realtime core on) stops their messages, calls and presence.
 
 use actix_web::{web, HttpResponse};
-use confab_storage::Block;
 use uuid::Uuid;
 
 use crate::api::body::JsonBody;
 use crate::auth::Authed;
-use crate::clock;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::wire::rest::*;
 use crate::wire::validate;
@@ -22,17 +20,15 @@ pub async fn list_blocked(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = state
-        .store
-        .blocked(me.user_id, validate::page(query.into_inner())?)
+        .engine
+        .blocked_people(me.user_id, validate::page(query.into_inner())?)
         .await?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for block in page.items {
-        if let Some(user) = state.store.user(block.blocked).await? {
-            items.push(BlockedView::new(block, &user));
-        }
-    }
     Ok(HttpResponse::Ok().json(BlockedPage {
-        items,
+        items: page
+            .items
+            .into_iter()
+            .map(|(block, user)| BlockedView::new(block, &user))
+            .collect(),
         next_cursor: page.next,
     }))
 }
@@ -49,26 +45,13 @@ pub async fn block(
     body: JsonBody<BlockRequest>,
 ) -> ApiResult<HttpResponse> {
     let target = body.into_inner().user_id;
-    if target == me.user_id {
-        return Err(ApiError::Unprocessable("you cannot block yourself"));
-    }
-    let user = state
-        .store
-        .user(target)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    let block = Block {
-        blocker: me.user_id,
-        blocked: target,
-        blocked_at: clock::now_millis(),
-    };
-    match state.store.block(block.clone()).await? {
-        None => {
-            tracing::info!(user_id = %me.user_id, blocked = %target, "user blocked");
-            Ok(HttpResponse::Created().json(BlockedView::new(block, &user)))
-        }
-        Some(existing) => Ok(HttpResponse::Ok().json(BlockedView::new(existing, &user))),
-    }
+    let (block, user, created) = state.engine.block(me.user_id, target).await?;
+    let view = BlockedView::new(block, &user);
+    Ok(if created {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
 }
 
 #[utoipa::path(delete, path = "/api/users/me/blocked/{user_id}", tag = "blocks", security(("bearer" = [])),
@@ -80,6 +63,6 @@ pub async fn unblock(
     me: Authed,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    state.store.unblock(me.user_id, path.into_inner()).await?;
+    state.engine.unblock(me.user_id, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

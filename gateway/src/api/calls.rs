@@ -21,8 +21,8 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = state
-        .store
-        .calls(me.user_id, validate::page(query.into_inner())?)
+        .engine
+        .call_history(me.user_id, validate::page(query.into_inner())?)
         .await?;
     Ok(HttpResponse::Ok().json(CallPage {
         items: page

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use confab_engine::chats::HistoryFrom;
-use confab_storage::ReceiptKind;
+use confab_engine::model::ReceiptKind;
 use uuid::Uuid;
 
 use crate::api::body::JsonBody;

@@ -1,28 +1,17 @@
 //! `/api/users/me/contacts`: my address book, with my own names for people.
 
 use actix_web::{web, HttpResponse};
-use confab_storage::Contact;
 use uuid::Uuid;
 
 use crate::api::body::JsonBody;
 use crate::auth::Authed;
-use crate::clock;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::wire::rest::*;
 use crate::wire::validate;
 
 fn contact_name(raw: Option<&str>) -> ApiResult<Option<String>> {
     raw.map(|n| validate::name("name", n, 64)).transpose()
-}
-
-async fn view(state: &AppState, contact: Contact) -> ApiResult<ContactView> {
-    let user = state
-        .store
-        .user(contact.user_id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    Ok(ContactView::new(contact, &user))
 }
 
 #[utoipa::path(get, path = "/api/users/me/contacts", tag = "contacts", security(("bearer" = [])),
@@ -35,17 +24,15 @@ pub async fn list_contacts(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = state
-        .store
+        .engine
         .contacts(me.user_id, validate::page(query.into_inner())?)
         .await?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for contact in page.items {
-        if let Some(user) = state.store.user(contact.user_id).await? {
-            items.push(ContactView::new(contact, &user));
-        }
-    }
     Ok(HttpResponse::Ok().json(ContactPage {
-        items,
+        items: page
+            .items
+            .into_iter()
+            .map(|(contact, user)| ContactView::new(contact, &user))
+            .collect(),
         next_cursor: page.next,
     }))
 }
@@ -63,23 +50,10 @@ pub async fn add_contact(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let name = contact_name(body.name.as_deref())?;
-    if body.user_id == me.user_id {
-        return Err(ApiError::Unprocessable(
-            "you cannot add yourself as a contact",
-        ));
-    }
-    let user = state
-        .store
-        .user(body.user_id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    let contact = Contact {
-        owner: me.user_id,
-        user_id: user.id,
-        name,
-        added_at: clock::now_millis(),
-    };
-    state.store.add_contact(contact.clone()).await?;
+    let (contact, user) = state
+        .engine
+        .add_contact(me.user_id, body.user_id, name)
+        .await?;
     Ok(HttpResponse::Created().json(ContactView::new(contact, &user)))
 }
 
@@ -94,11 +68,11 @@ pub async fn rename_contact(
     body: JsonBody<RenameContactRequest>,
 ) -> ApiResult<HttpResponse> {
     let name = contact_name(body.into_inner().name.as_deref())?;
-    let contact = state
-        .store
+    let (contact, user) = state
+        .engine
         .rename_contact(me.user_id, path.into_inner(), name)
         .await?;
-    Ok(HttpResponse::Ok().json(view(&state, contact).await?))
+    Ok(HttpResponse::Ok().json(ContactView::new(contact, &user)))
 }
 
 #[utoipa::path(delete, path = "/api/users/me/contacts/{user_id}", tag = "contacts", security(("bearer" = [])),
@@ -110,7 +84,7 @@ pub async fn remove_contact(
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     state
-        .store
+        .engine
         .remove_contact(me.user_id, path.into_inner())
         .await?;
     Ok(HttpResponse::NoContent().finish())

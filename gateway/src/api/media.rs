@@ -13,7 +13,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use confab_engine::media::{hex_digest, Staged};
-use confab_storage::{GalleryClass, MediaKind, MediaRecord};
+use confab_engine::model::{GalleryClass, MediaKind, MediaRecord};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;

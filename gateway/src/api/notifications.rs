@@ -2,6 +2,7 @@
 //! first, and marking notifications read.
 
 use actix_web::{web, HttpResponse};
+use confab_engine::inbox::MarkRead;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -45,8 +46,8 @@ pub struct NotificationView {
     pub read_at: Option<i64>,
 }
 
-impl From<confab_storage::Notification> for NotificationView {
-    fn from(n: confab_storage::Notification) -> Self {
+impl From<confab_engine::model::Notification> for NotificationView {
+    fn from(n: confab_engine::model::Notification) -> Self {
         NotificationView {
             id: n.id,
             kind: n.kind,
@@ -101,13 +102,10 @@ pub async fn list(
             "limit: must be 1 to {MAX_LIMIT}"
         )));
     }
-    // One more than asked tells whether another page exists.
-    let mut items = state
-        .store
-        .notifications(me.user_id, query.before, limit + 1)
+    let (items, more) = state
+        .engine
+        .notifications(me.user_id, query.before, limit)
         .await?;
-    let more = items.len() > limit;
-    items.truncate(limit);
     let next_before = if more {
         items.last().map(|n| n.id)
     } else {
@@ -127,8 +125,7 @@ pub async fn read(
     me: Authed,
     body: JsonBody<MarkReadRequest>,
 ) -> ApiResult<HttpResponse> {
-    let now = confab_engine::clock::now_millis();
-    let marked = match body.into_inner() {
+    let which = match body.into_inner() {
         MarkReadRequest {
             ids: Some(ids),
             all: None | Some(false),
@@ -138,26 +135,21 @@ pub async fn read(
                     "ids: give 1 to {MAX_READ_IDS} notification ids"
                 )));
             }
-            state
-                .store
-                .mark_notifications_read(me.user_id, &ids, now)
-                .await?
+            MarkRead::Ids(ids)
         }
         MarkReadRequest {
             ids: None,
             all: Some(true),
-        } => {
-            state
-                .store
-                .mark_all_notifications_read(me.user_id, now)
-                .await?;
-            0
-        }
+        } => MarkRead::All,
         _ => {
             return Err(ApiError::Validation(
                 "give either `ids` or `\"all\": true`".into(),
             ))
         }
     };
+    let marked = state
+        .engine
+        .mark_notifications_read(me.user_id, which)
+        .await?;
     Ok(HttpResponse::Ok().json(MarkReadResult { marked }))
 }

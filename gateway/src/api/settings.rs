@@ -1,8 +1,8 @@
 //! My settings of a chat (pin, archive, mute, notifications) and my chat-wide settings.
 
 use actix_web::{web, HttpResponse};
+use confab_engine::model::{NotificationLevel, UserSettings};
 use confab_engine::personal::{MuteFor, PrefsChange};
-use confab_storage::{NotificationLevel, UserSettings};
 use uuid::Uuid;
 
 use crate::api::body::JsonBody;

@@ -37,12 +37,14 @@ pub async fn post(
         (status = 401, body = ErrorBody)))]
 pub async fn feed(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpResponse> {
     let groups = state.engine.status_feed(me.user_id).await?;
-    let mut items = Vec::with_capacity(groups.len());
-    for g in groups {
-        if let Some(owner) = state.store.user(g.owner).await? {
-            items.push(StatusGroupView::new(g, &owner));
-        }
-    }
+    let owners = state.engine.users(groups.iter().map(|g| g.owner)).await?;
+    let items = groups
+        .into_iter()
+        .filter_map(|g| {
+            let owner = owners.get(&g.owner)?;
+            Some(StatusGroupView::new(g, owner))
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(StatusFeed { items }))
 }
 
@@ -117,17 +119,19 @@ pub async fn viewers(
         .engine
         .status_viewers(me.user_id, path.into_inner())
         .await?;
-    let mut items = Vec::with_capacity(views.len());
-    for v in views {
-        if let Some(user) = state.store.user(v.viewer).await? {
-            items.push(StatusViewerView {
+    let mut users = state.engine.users(views.iter().map(|v| v.viewer)).await?;
+    let items = views
+        .into_iter()
+        .filter_map(|v| {
+            let user = users.remove(&v.viewer)?;
+            Some(StatusViewerView {
                 user_id: v.viewer,
                 username: user.username,
                 display_name: user.display_name,
                 viewed_at: v.viewed_at,
-            });
-        }
-    }
+            })
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(StatusViewerList { items }))
 }
 

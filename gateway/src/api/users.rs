@@ -2,8 +2,8 @@
 //! and search.
 
 use actix_web::{web, HttpResponse};
-use confab_engine::privacy::{visible_profile, Relation};
-use confab_storage::{PrivacySettings, ProfileUpdate, User};
+use confab_engine::model::ProfileUpdate;
+use confab_engine::people::PrivacyChange;
 use uuid::Uuid;
 
 use crate::api::body::JsonBody;
@@ -13,35 +13,10 @@ use crate::state::AppState;
 use crate::wire::rest::*;
 use crate::wire::validate;
 
-/// `owner`'s profile as `viewer` may see it.
-pub async fn profile_for(state: &AppState, viewer: Uuid, owner: User) -> ApiResult<Profile> {
-    let store = &state.store;
-    let privacy = store.privacy(owner.id).await?;
-    let relation = Relation {
-        is_self: viewer == owner.id,
-        in_owners_contacts: store.contact(owner.id, viewer).await?.is_some(),
-        blocked_by_owner: store.is_blocked(owner.id, viewer).await?,
-    };
-    let visible = visible_profile(&owner, &privacy, relation);
-    Ok(Profile {
-        id: owner.id,
-        is_contact: store.contact(viewer, owner.id).await?.is_some(),
-        blocked: store.is_blocked(viewer, owner.id).await?,
-        username: owner.username,
-        display_name: owner.display_name,
-        about: visible.about,
-        photo: visible.photo,
-    })
-}
-
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpResponse> {
-    let user = state
-        .store
-        .user(me.user_id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let user = state.engine.user(me.user_id).await?;
     Ok(HttpResponse::Ok().json(Me::from(user)))
 }
 
@@ -72,7 +47,7 @@ pub async fn update_me(
             Some(Some(p)) => Some(Some(validate::photo(&p)?)),
         },
     };
-    let user = state.store.update_profile(me.user_id, update).await?;
+    let user = state.engine.update_profile(me.user_id, update).await?;
     Ok(HttpResponse::Ok().json(Me::from(user)))
 }
 
@@ -86,12 +61,9 @@ pub async fn profile(
     me: Authed,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let owner = state
-        .store
-        .user(path.into_inner())
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    Ok(HttpResponse::Ok().json(profile_for(&state, me.user_id, owner).await?))
+    let owner = state.engine.user(path.into_inner()).await?;
+    let view = state.engine.profile(me.user_id, owner).await?;
+    Ok(HttpResponse::Ok().json(Profile::from(view)))
 }
 
 #[utoipa::path(get, path = "/api/users/search", tag = "users", security(("bearer" = [])),
@@ -111,25 +83,15 @@ pub async fn search(
             "q: must be 1 to 64 characters".into(),
         ));
     }
-    let found = if q.starts_with('+') {
-        state.store.user_by_phone(q).await?
-    } else {
-        state
-            .store
-            .user_by_username(&q.to_ascii_lowercase())
-            .await?
-    };
-    let mut items = Vec::new();
-    if let Some(user) = found.filter(|u| !u.disabled) {
-        items.push(profile_for(&state, me.user_id, user).await?);
-    }
+    let found = state.engine.search_people(me.user_id, q).await?;
+    let items = found.into_iter().map(Profile::from).collect();
     Ok(HttpResponse::Ok().json(ProfileList { items }))
 }
 
 #[utoipa::path(get, path = "/api/users/me/privacy", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Privacy), (status = 401, body = ErrorBody)))]
 pub async fn privacy(state: web::Data<AppState>, me: Authed) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(Privacy::from(state.store.privacy(me.user_id).await?)))
+    Ok(HttpResponse::Ok().json(Privacy::from(state.engine.privacy(me.user_id).await?)))
 }
 
 #[utoipa::path(patch, path = "/api/users/me/privacy", tag = "users", security(("bearer" = [])),
@@ -141,12 +103,11 @@ pub async fn update_privacy(
     body: JsonBody<UpdatePrivacyRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let current = state.store.privacy(me.user_id).await?;
-    let next = PrivacySettings {
-        last_seen: body.last_seen.map_or(current.last_seen, Into::into),
-        profile_photo: body.profile_photo.map_or(current.profile_photo, Into::into),
-        about: body.about.map_or(current.about, Into::into),
+    let change = PrivacyChange {
+        last_seen: body.last_seen.map(Into::into),
+        profile_photo: body.profile_photo.map(Into::into),
+        about: body.about.map(Into::into),
     };
-    state.store.set_privacy(me.user_id, next).await?;
+    let next = state.engine.set_privacy(me.user_id, change).await?;
     Ok(HttpResponse::Ok().json(Privacy::from(next)))
 }

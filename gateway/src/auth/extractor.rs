@@ -9,9 +9,9 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use uuid::Uuid;
 
-use crate::clock;
 use crate::error::ApiError;
 use crate::state::AppState;
+use confab_engine::accounts::SessionState;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Authed {
@@ -36,19 +36,20 @@ impl FromRequest for Authed {
 /// Checks an access token, its device session and its account.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Authed, ApiError> {
     let claims = state.tokens.verify_access(token)?;
-    let session = state.store.session(claims.sid).await?;
-    let live = session.is_some_and(|s| s.user_id == claims.sub && s.is_live(clock::now_millis()));
-    if !live {
-        return Err(ApiError::Unauthorized(
-            "this session has been logged out or revoked",
-        ));
-    }
-    match state.store.user(claims.sub).await? {
-        Some(user) if !user.disabled => Ok(Authed {
+    match state
+        .engine
+        .accounts
+        .session_state(claims.sub, claims.sid)
+        .await?
+    {
+        SessionState::Live => Ok(Authed {
             user_id: claims.sub,
             session_id: claims.sid,
         }),
-        _ => Err(ApiError::Unauthorized("this account is disabled")),
+        SessionState::Ended => Err(ApiError::Unauthorized(
+            "this session has been logged out or revoked",
+        )),
+        SessionState::AccountDisabled => Err(ApiError::Unauthorized("this account is disabled")),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Call history and call settings over REST (`/api/calls`, docs/REST.md "Calls"). The call
 //! signalling frames are in docs/PROTOCOL.md; the server encodes them in `confab-signalling`.
 
-use confab_storage::{CallParticipant, CallRecord, Millis};
+use confab_engine::model::{CallParticipant, CallRecord, Millis};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;

@@ -4,7 +4,7 @@
 use confab_engine::chat::Sent;
 use confab_engine::chats::{ChatSummary, ChatView as EngineChatView, MemberReceipt};
 use confab_engine::content::MessageContent;
-use confab_storage::{ChatKind, Member, Role, StoredEvent};
+use confab_engine::model::{ChatKind, Member, Role, StoredEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
@@ -129,8 +129,8 @@ pub struct GroupInfoView {
     pub only_admins_edit_info: bool,
 }
 
-impl From<&confab_storage::GroupInfo> for GroupInfoView {
-    fn from(i: &confab_storage::GroupInfo) -> Self {
+impl From<&confab_engine::model::GroupInfo> for GroupInfoView {
+    fn from(i: &confab_engine::model::GroupInfo) -> Self {
         GroupInfoView {
             description: i.description.clone(),
             photo: i.photo.clone(),
@@ -321,8 +321,8 @@ pub struct InviteView {
     pub expires_at: Option<i64>,
 }
 
-impl From<confab_storage::Invite> for InviteView {
-    fn from(i: confab_storage::Invite) -> Self {
+impl From<confab_engine::model::Invite> for InviteView {
+    fn from(i: confab_engine::model::Invite) -> Self {
         InviteView {
             code: i.code,
             chat_id: i.chat_id,
@@ -429,14 +429,14 @@ pub struct ChatSettingsView {
 }
 
 impl ChatSettingsView {
-    pub fn new(p: &confab_storage::ChatPrefs, archived: bool) -> Self {
+    pub fn new(p: &confab_engine::model::ChatPrefs, archived: bool) -> Self {
         ChatSettingsView {
             pinned: p.pinned_at.is_some(),
             archived,
             muted_until: p.muted_until,
             notifications: match p.notifications {
-                confab_storage::NotificationLevel::All => NotificationsDto::All,
-                confab_storage::NotificationLevel::None => NotificationsDto::None,
+                confab_engine::model::NotificationLevel::All => NotificationsDto::All,
+                confab_engine::model::NotificationLevel::None => NotificationsDto::None,
             },
         }
     }
@@ -476,8 +476,8 @@ pub struct ReportView {
     pub evidence: Vec<EventView>,
 }
 
-impl From<&confab_storage::Report> for ReportView {
-    fn from(r: &confab_storage::Report) -> Self {
+impl From<&confab_engine::model::Report> for ReportView {
+    fn from(r: &confab_engine::model::Report) -> Self {
         ReportView {
             id: r.id,
             reporter: r.reporter,
@@ -527,8 +527,8 @@ pub struct BroadcastView {
     pub created_at: i64,
 }
 
-impl From<confab_storage::BroadcastList> for BroadcastView {
-    fn from(l: confab_storage::BroadcastList) -> Self {
+impl From<confab_engine::model::BroadcastList> for BroadcastView {
+    fn from(l: confab_engine::model::BroadcastList) -> Self {
         BroadcastView {
             id: l.id,
             name: l.name,

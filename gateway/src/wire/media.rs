@@ -1,7 +1,7 @@
 //! Media bodies: an upload's record as returned by `POST /api/media`, and gallery pages.
 
 use confab_engine::media::shares::GalleryEntry;
-use confab_storage::MediaRecord;
+use confab_engine::model::MediaRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;

@@ -1,6 +1,8 @@
 //! REST request and response bodies (see docs/REST.md).
 
-use confab_storage::{Block, Contact, DeviceSession, Millis, PrivacySettings, User, Visibility};
+use confab_engine::model::{
+    Block, Contact, DeviceSession, Millis, PrivacySettings, User, Visibility,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -166,6 +168,20 @@ pub struct Profile {
     pub is_contact: bool,
     /// The viewer has blocked this user.
     pub blocked: bool,
+}
+
+impl From<confab_engine::people::ProfileView> for Profile {
+    fn from(p: confab_engine::people::ProfileView) -> Self {
+        Profile {
+            id: p.user.id,
+            is_contact: p.is_contact,
+            blocked: p.blocked,
+            username: p.user.username,
+            display_name: p.user.display_name,
+            about: p.visible.about,
+            photo: p.visible.photo,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]

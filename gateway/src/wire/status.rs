@@ -1,9 +1,9 @@
 //! Status bodies (docs/REST.md "Statuses"), shared by REST and the WebSocket `status` push.
 
-use confab_engine::status::{MyStatus, StatusGroup};
-use confab_storage::{
+use confab_engine::model::{
     AudienceRule, FeedItem, Millis, StatusContent, StatusFont, StatusPrivacy, User,
 };
+use confab_engine::status::{MyStatus, StatusGroup};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

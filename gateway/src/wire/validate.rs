@@ -1,7 +1,7 @@
 //! Field rules for everything a client sends. Each returns the cleaned value or an
 //! `ApiError::Validation` whose message starts with the field name.
 
-use confab_storage::PageRequest;
+use confab_engine::model::PageRequest;
 
 use crate::error::{ApiError, ApiResult};
 use crate::wire::rest::PageQuery;

@@ -6,9 +6,9 @@ use bytes::Bytes;
 use confab_engine::chat::Sent;
 use confab_engine::chats::{ChatSummary, MemberReceipt};
 use confab_engine::content::MessageContent;
+use confab_engine::model::{ReceiptKind, StoredEvent};
 use confab_engine::push::PushKind;
 use confab_engine::status::StatusPush;
-use confab_storage::{ReceiptKind, StoredEvent};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -141,7 +141,7 @@ pub struct BroadcastRequest {
 #[serde(deny_unknown_fields)]
 pub struct CallStartRequest {
     pub chat_id: Uuid,
-    pub kind: confab_storage::CallKind,
+    pub kind: confab_engine::model::CallKind,
     /// The caller's SDP offer, with every track it publishes.
     pub sdp: String,
 }

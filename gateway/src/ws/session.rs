@@ -10,10 +10,10 @@ use actix::prelude::*;
 use actix_http::ws::ProtocolError;
 use bytes::Bytes;
 use confab_engine::chats::MAX_SYNC_LIMIT;
+use confab_engine::model::ReceiptKind;
 use confab_engine::push::{close, CloseSession, Offer, Outbound, SessionHandle};
 use confab_engine::{Engine, EngineError};
 use confab_signalling::call::{CallError, Calls};
-use confab_storage::ReceiptKind;
 use uuid::Uuid;
 
 use super::io::Inbound;

@@ -100,7 +100,7 @@ struct Notice(SfuEvent);
 /// Writes a finished call's history in the background (logged if the store fails).
 pub(crate) fn save(engine: Arc<Engine>, record: CallRecord) {
     actix::spawn(async move {
-        if let Err(e) = engine.store.record_call(record).await {
+        if let Err(e) = engine.record_call(record).await {
             tracing::error!(error = %e, "could not record a call");
         }
     });
