@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix::{Actor, Addr, MailboxError};
 use bytes::Bytes;
+use confab_engine::model::{CallKind, CallOutcome, CallRecord, ChatKind};
 use confab_engine::push::SessionHandle;
 use confab_engine::{Engine, EngineError};
-use confab_storage::{CallKind, CallOutcome, CallRecord, ChatKind};
 use serde_json::Value;
 use uuid::Uuid;
 

@@ -2,8 +2,8 @@
 //! layer produces them; they travel as [`PushKind::Frame`] or a session's `Outbound::Frame`.
 
 use bytes::Bytes;
+use confab_engine::model::{CallKind, CallOutcome};
 use confab_engine::push::{Push, PushKind};
-use confab_storage::{CallKind, CallOutcome};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use uuid::Uuid;

@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use confab_storage::CallOutcome;
+use confab_engine::model::CallOutcome;
 use prometheus::{IntCounterVec, IntGauge, Opts};
 
 pub struct CallMetrics {

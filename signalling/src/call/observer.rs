@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use confab_engine::model::{CallKind, CallRecord};
 use confab_engine::notify::{Notifier, Trigger};
-use confab_storage::{CallKind, CallRecord};
 use uuid::Uuid;
 
 /// An incoming call, as an observer sees it.

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 use bytes::Bytes;
 use confab_engine::clock::now_millis;
+use confab_engine::model::{CallOutcome, CallRecord};
 use confab_engine::push::{Outbound, SessionHandle};
 use confab_engine::Engine;
-use confab_storage::{CallOutcome, CallRecord};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -163,7 +163,7 @@ impl CallRoom {
             call_id: s.id,
             chat_id: s.chat_id,
             caller: s.initiator,
-            video: s.kind == confab_storage::CallKind::Video,
+            video: s.kind == confab_engine::model::CallKind::Video,
         };
         for user in s.ringing() {
             if self.to_user(*user, frame.clone(), None) == 0 {

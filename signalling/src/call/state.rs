@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use confab_storage::{CallKind, CallOutcome, CallParticipant, CallRecord, Millis};
+use confab_engine::model::{CallKind, CallOutcome, CallParticipant, CallRecord, Millis};
 use uuid::Uuid;
 
 /// One device in the call (one SFU peer connection).
